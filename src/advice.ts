@@ -1,0 +1,175 @@
+/** What each result code asks the user to do: the first step (in `message`) and the full fix (summary). */
+import type { ResultCode } from './codes.js'
+
+export interface AdviceContext {
+  registry: string
+  /** Host of the token service, when one is known. */
+  tokenHost?: string
+  /** The host whose hop failed. */
+  failedHost?: string
+  /** The proxy in use (no credentials), when one is. */
+  proxy?: string
+}
+
+const RED_HAT_CDN = 'cdn.quay.io, cdn01.quay.io … cdn06.quay.io'
+
+function hostsToAllow(ctx: AdviceContext): string {
+  const hosts = [ctx.registry, ctx.tokenHost].filter(
+    (h, i, all): h is string => !!h && all.indexOf(h) === i,
+  )
+  return hosts.map((h) => `\`${h}\``).join(' and ')
+}
+
+/** The first thing to do, as the tail of the one-sentence `message`. */
+export function firstStep(code: ResultCode, ctx: AdviceContext): string {
+  const host = ctx.failedHost ?? ctx.registry
+  switch (code) {
+    case 'ok':
+      return 'nothing to do'
+    case 'missing-credentials':
+      return 'check that the secrets behind `username` and `password` exist and reach this workflow (runs from forks and by Dependabot get no secrets)'
+    case 'invalid-credentials':
+      return 're-check the Customer Portal login, or the service account name and token, and regenerate the token if in doubt'
+    case 'access-denied':
+      return 'check that the account is entitled to the image and has accepted its terms (on Docker Hub and quay.io a missing repository looks the same)'
+    case 'image-not-found':
+      return 'check the repository name and the tag or digest'
+    case 'rate-limited':
+      return 'wait, authenticate, or raise the plan’s pull limit'
+    case 'registry-error':
+      return 'the service is failing, not your setup: retry later'
+    case 'unexpected-response':
+      return 'something other than the registry answered (a captive portal, transparent proxy or firewall page): check the network path'
+    case 'dns-error':
+      return `check DNS on the runner for ${host}, or that the proxy is set (https_proxy or the proxy input)`
+    case 'connection-failed':
+      return `a firewall is likely in the way: allow ${hostsToAllow(ctx)} on port 443`
+    case 'timeout':
+      return `a firewall that drops packets, or a proxy that must be configured: allow ${hostsToAllow(ctx)} or set the proxy`
+    case 'tls-error':
+      return 'a TLS-intercepting proxy is likely: give its CA certificate with NODE_EXTRA_CA_CERTS'
+    case 'proxy-error':
+      return `allow ${hostsToAllow(ctx)} on the proxy${ctx.proxy ? ` ${ctx.proxy}` : ''}`
+    case 'proxy-auth-required':
+      return 'give the proxy’s credentials in the proxy URL (http://user:password@host:port, from a secret)'
+    case 'invalid-input':
+      return 'fix the step’s inputs in the workflow file'
+  }
+}
+
+/** The "How to fix" section of the summary: a few concrete steps, in Markdown list items. */
+export function howToFix(code: ResultCode, ctx: AdviceContext): string[] {
+  const redHat = ctx.registry.endsWith('redhat.io') || ctx.registry.endsWith('redhat.com')
+  const cdn = redHat
+    ? [
+        `Image layers come from Red Hat’s CDN (${RED_HAT_CDN}): a firewall that allows only ${ctx.registry} passes this check and still fails the pull of layers.`,
+      ]
+    : []
+  switch (code) {
+    case 'ok':
+      return []
+    case 'missing-credentials':
+      return [
+        'Check that the secrets named in `with: username:` and `with: password:` exist in the repository or organisation settings, spelled exactly as in the workflow.',
+        'Workflows triggered from a fork, or by Dependabot, receive no secrets: use `pull_request_target` with care, or Dependabot secrets.',
+        redHat
+          ? 'For Red Hat, create a Registry Service Account at https://access.redhat.com/terms-based-registry/ and store its name and token as secrets.'
+          : 'Give the credentials of an account that can pull these images.',
+      ]
+    case 'invalid-credentials':
+      return [
+        'The token service refused the credentials it was sent: the user name or the password is wrong, or the token was revoked.',
+        redHat
+          ? 'For a Registry Service Account, the user name is `12345678|name` (with the `|`) and the password is the long token that starts with `eyJ`; regenerate it at https://access.redhat.com/terms-based-registry/ if in doubt.'
+          : 'Regenerate the token or password and update the secret.',
+        'Check the warnings above: white space copied into a secret is a common cause.',
+      ]
+    case 'access-denied':
+      return [
+        'The credentials are valid, but the registry refused this image for this account.',
+        redHat
+          ? 'Check that the account’s organisation has a subscription that includes the image, and that the terms were accepted at https://access.redhat.com/terms-based-registry/.'
+          : 'Check that the account has pull access to the repository.',
+        'On Docker Hub and quay.io, a repository that does not exist is refused the same way: check its name.',
+      ]
+    case 'image-not-found':
+      return [
+        'Check the repository name, and that the tag or digest exists (tags are case-sensitive).',
+        redHat
+          ? 'Browse https://catalog.redhat.com to find the exact repository and tag.'
+          : 'List the tags in the registry’s web interface.',
+      ]
+    case 'rate-limited':
+      return [
+        'Wait for the limit to reset (the images table shows what the registry said), log in to get a higher limit, or raise the plan’s limit.',
+      ]
+    case 'registry-error':
+      return [
+        'The registry or its token service answered with a server error after the retries: check its status page and retry later.',
+        'Raise `retries` if the failures are brief.',
+      ]
+    case 'unexpected-response':
+      return [
+        'An answer came that no registry gives (an HTML page, malformed JSON, a token response without a token, or a redirect that breaks the secret rules).',
+        'A captive portal, transparent proxy or firewall page is the usual cause: check what the runner reaches with `curl -v https://' +
+          ctx.registry +
+          '/v2/`.',
+        'If you set `auth-url`, check that it is the registry’s token endpoint.',
+      ]
+    case 'dns-error':
+      return [
+        `The runner cannot resolve ${ctx.failedHost ?? ctx.registry}: check the runner’s DNS settings.`,
+        'On networks where only the proxy resolves outside names, set `https_proxy` or the `proxy` input.',
+        ...cdn,
+      ]
+    case 'connection-failed':
+      return [
+        `Allow outbound HTTPS (port 443) to ${hostsToAllow(ctx)} in the firewall or security group.`,
+        ...cdn,
+      ]
+    case 'timeout':
+      return [
+        `Nothing answered within the timeout: a firewall that drops packets is the usual cause. Allow ${hostsToAllow(ctx)}.`,
+        'If the network requires a proxy, set `https_proxy` or the `proxy` input.',
+        ...cdn,
+      ]
+    case 'tls-error':
+      return [
+        'The certificate chain did not verify. Behind a TLS-intercepting proxy, give its CA certificate to Node with `env: NODE_EXTRA_CA_CERTS: /path/to/ca.pem`.',
+        'Check that the runner’s clock is right: a certificate that is “not yet valid” points at a skewed clock.',
+      ]
+    case 'proxy-error':
+      return [
+        `The proxy${ctx.proxy ? ` ${ctx.proxy}` : ''} could not be reached, did not answer, or refused the tunnel.`,
+        `Ask for ${hostsToAllow(ctx)} to be allowed on the proxy (CONNECT to port 443).`,
+        ...cdn,
+      ]
+    case 'proxy-auth-required':
+      return [
+        'The proxy answered 407: give its credentials in the URL, `http://user:password@proxy:port`, built from a secret (percent-encode special characters).',
+      ]
+    case 'invalid-input':
+      return [
+        'Fix the input named in the message; the expected form is given there and in the README.',
+      ]
+  }
+}
+
+/** The verdict line's reason, short. */
+export const VERDICT: Record<ResultCode, string> = {
+  ok: 'pulls will succeed',
+  'missing-credentials': 'credentials are missing',
+  'invalid-credentials': 'the credentials were refused',
+  'access-denied': 'the registry denied access',
+  'image-not-found': 'an image was not found',
+  'rate-limited': 'the registry is rate-limiting',
+  'registry-error': 'the service is failing',
+  'unexpected-response': 'something other than the registry answered',
+  'dns-error': 'a host name does not resolve',
+  'connection-failed': 'the connection failed',
+  timeout: 'no answer in time',
+  'tls-error': 'a certificate did not verify',
+  'proxy-error': 'the proxy failed',
+  'proxy-auth-required': 'the proxy wants credentials',
+  'invalid-input': 'an input is invalid',
+}

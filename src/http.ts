@@ -1,0 +1,409 @@
+/**
+ * The one HTTP layer every probe goes through. On top of @actions/http-client it adds what a
+ * diagnosis needs and the client lacks: a deadline per attempt from connect to last byte,
+ * bodies read with a cap, redirects followed under the secret rules of SPEC.md, retries of
+ * transient failures honouring Retry-After, our own proxy routing, and every failure turned
+ * into a typed `TransportError` instead of a message.
+ */
+import * as dns from 'node:dns'
+import * as http from 'node:http'
+import * as https from 'node:https'
+import type { LookupFunction } from 'node:net'
+import { HttpClient, type HttpClientResponse } from '@actions/http-client'
+import type { RequestInfo } from '@actions/http-client/lib/interfaces'
+import {
+  isLinkLocal,
+  isLoopback,
+  routeFor,
+  stripBrackets,
+  type ProxySettings,
+  type Route,
+} from './proxy.js'
+import { MAX_RETRY_AFTER_MS, backoffMs, isRetryableStatus, parseRetryAfter } from './retry.js'
+import { TunnelAgent, TunnelError, type RequestTrace, type TunnelRequestOptions } from './tunnel.js'
+
+export const BODY_LIMIT = 64 * 1024
+export const MAX_REDIRECTS = 5
+
+export type TransportErrorKind =
+  | 'dns'
+  | 'refused'
+  | 'reset'
+  | 'unreachable'
+  | 'timeout'
+  | 'tls'
+  | 'proxy-unreachable'
+  | 'proxy-timeout'
+  | 'proxy-refused'
+  | 'proxy-auth'
+  | 'bad-answer'
+  | 'policy'
+
+export interface TransportError {
+  kind: TransportErrorKind
+  /** Safe to print: built from error codes, hosts and statuses, never from request headers. */
+  detail: string
+  /** The CONNECT's status when the proxy refused the tunnel. */
+  proxyStatus?: number
+  /** The TLS failure happened inside a proxy tunnel (a TLS-intercepting proxy, most likely). */
+  throughProxy?: boolean
+}
+
+export interface Answer {
+  status: number
+  headers: http.IncomingHttpHeaders
+  /** Headers a server may repeat, kept apart (`WWW-Authenticate` above all). */
+  headersDistinct: Record<string, string[]>
+  body: Buffer
+  truncated: boolean
+  /** The URL that answered, after redirects. */
+  url: URL
+  redirects: number
+}
+
+export interface Exchange {
+  answer?: Answer
+  error?: TransportError
+  attempts: number
+  ms: number
+  route: Route
+  /** Why the retries stopped early, when they did (a Retry-After too long to wait). */
+  retryNote?: string
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'HEAD'
+  url: URL
+  /** Sent to `url`'s origin only, and only over https (or to loopback). */
+  authorization?: string
+  accept?: string
+}
+
+export interface TransportOptions {
+  timeoutMs: number
+  retries: number
+  proxy: ProxySettings
+  userAgent: string
+  sleep: (ms: number) => Promise<void>
+  now: () => number
+  debug: (message: string) => void
+}
+
+/** A rule of SPEC.md's "Secrets" was about to be broken: the request is not sent. */
+class PolicyError extends Error {}
+
+export class Transport {
+  private readonly client: HttpClient
+  private readonly direct: https.Agent
+  private readonly plain: http.Agent
+  private tunnel?: TunnelAgent
+
+  constructor(private readonly options: TransportOptions) {
+    this.client = new HttpClient(options.userAgent, [], {
+      allowRedirects: false,
+      allowRetries: false,
+      // Only an idle timer in the client; the deadline that counts is ours (see attempt()).
+      socketTimeout: options.timeoutMs + 1000,
+    })
+    const agentOptions = { keepAlive: true, maxSockets: 32, lookup: refuseLinkLocal }
+    this.direct = new https.Agent(agentOptions)
+    this.plain = new http.Agent(agentOptions)
+  }
+
+  route(url: URL): Route {
+    return routeFor(url, this.options.proxy)
+  }
+
+  /** One request with its retries. Never throws: failures come back as `error`. */
+  async send(request: HttpRequest, retries = this.options.retries): Promise<Exchange> {
+    const started = this.options.now()
+    const route = this.route(request.url)
+    let attempts = 0
+    for (;;) {
+      attempts++
+      const result = await this.attempt(request)
+      const exchange = (): Exchange => ({
+        ...result,
+        attempts,
+        ms: this.options.now() - started,
+        route,
+      })
+      if (attempts > retries || !isTransient(result)) return exchange()
+      const retryAfter = parseRetryAfter(
+        firstHeader(result.answer?.headers['retry-after']),
+        this.options.now(),
+      )
+      if (retryAfter !== undefined && retryAfter > MAX_RETRY_AFTER_MS) {
+        return {
+          ...exchange(),
+          retryNote: `Retry-After asked for ${Math.round(retryAfter / 1000)} s, over the 30 s this action waits`,
+        }
+      }
+      const delay = retryAfter ?? backoffMs(attempts - 1)
+      this.options.debug(
+        `${request.method} ${safeUrl(request.url)}: transient failure, retry in ${delay} ms`,
+      )
+      await this.options.sleep(delay)
+    }
+  }
+
+  /** Closes kept-alive connections so nothing holds the process open. */
+  close(): void {
+    this.direct.destroy()
+    this.plain.destroy()
+    this.tunnel?.destroy()
+  }
+
+  private agentFor(url: URL): http.Agent {
+    if (url.protocol === 'http:') return this.plain
+    if (this.route(url).via === 'direct' || !this.options.proxy.url) return this.direct
+    this.tunnel ??= new TunnelAgent(this.options.proxy.url, { keepAlive: true, maxSockets: 32 })
+    return this.tunnel
+  }
+
+  /** One attempt: the request and its redirects, all within one deadline. */
+  private async attempt(request: HttpRequest): Promise<Pick<Exchange, 'answer' | 'error'>> {
+    const controller = new AbortController()
+    const trace: RequestTrace = {}
+    const timer = setTimeout(() => controller.abort(), this.options.timeoutMs)
+    let url = request.url
+    let authorization = request.authorization
+    try {
+      for (let redirects = 0; ; redirects++) {
+        if (authorization) assertCredentialsMayGo(url)
+        if (isLinkLocal(url.hostname))
+          throw new PolicyError(`${url.hostname} is a link-local address`)
+        const response = await this.exchange(request, url, authorization, controller.signal, trace)
+        const status = response.message.statusCode ?? 0
+        const location = response.message.headers.location
+        if ([301, 302, 303, 307, 308].includes(status) && location) {
+          response.message.resume()
+          if (redirects >= MAX_REDIRECTS)
+            throw new PolicyError(`more than ${MAX_REDIRECTS} redirects`)
+          const next = new URL(location, url)
+          if (url.protocol === 'https:' && next.protocol !== 'https:') {
+            throw new PolicyError(
+              `a redirect from https to ${next.protocol}// (${next.host}) was refused`,
+            )
+          }
+          // Authorization belongs to the origin it was meant for; another host gets none.
+          if (next.origin !== url.origin) authorization = undefined
+          this.options.debug(`${request.method} ${safeUrl(url)} redirected to ${safeUrl(next)}`)
+          url = next
+          continue
+        }
+        const { body, truncated } = await readCapped(response, BODY_LIMIT, controller.signal)
+        return {
+          answer: {
+            status,
+            headers: response.message.headers,
+            headersDistinct: response.message.headersDistinct as Record<string, string[]>,
+            body,
+            truncated,
+            url,
+            redirects,
+          },
+        }
+      }
+    } catch (err) {
+      return { error: classifyError(err, trace, controller.signal.aborted, this.options.timeoutMs) }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private exchange(
+    request: HttpRequest,
+    url: URL,
+    authorization: string | undefined,
+    signal: AbortSignal,
+    trace: RequestTrace,
+  ): Promise<HttpClientResponse> {
+    const headers: http.OutgoingHttpHeaders = { 'user-agent': this.options.userAgent }
+    if (request.accept) headers.accept = request.accept
+    if (authorization) headers.authorization = authorization
+    const secure = url.protocol === 'https:'
+    const options: http.RequestOptions & TunnelRequestOptions = {
+      method: request.method,
+      host: stripBrackets(url.hostname),
+      port: url.port || (secure ? 443 : 80),
+      path: `${url.pathname}${url.search}`,
+      headers,
+      agent: this.agentFor(url),
+      signal,
+      trace,
+      deadlineSignal: signal,
+    }
+    const info = { parsedUrl: url, httpModule: secure ? https : http, options } as RequestInfo
+    return new Promise((resolve, reject) => {
+      this.client.requestRawWithCallback(info, null, (err, res) =>
+        err || !res ? reject(err) : resolve(res),
+      )
+    })
+  }
+}
+
+function isTransient(result: Pick<Exchange, 'answer' | 'error'>): boolean {
+  if (result.answer) return isRetryableStatus(result.answer.status)
+  return result.error?.kind === 'reset' || result.error?.kind === 'timeout'
+}
+
+/** Credentials never travel over plain http (loopback aside) nor to a link-local address. */
+function assertCredentialsMayGo(url: URL): void {
+  if (url.protocol !== 'https:' && !isLoopback(url.hostname)) {
+    throw new PolicyError(`credentials were not sent to ${url.host} over plain http`)
+  }
+  if (isLinkLocal(url.hostname)) {
+    throw new PolicyError(`credentials were not sent to the link-local address ${url.hostname}`)
+  }
+}
+
+/** A host name that resolves to a link-local address (a metadata service) is refused too. */
+const refuseLinkLocal: LookupFunction = (hostname, options, callback) => {
+  dns.lookup(hostname, { ...options }, (err, address, family) => {
+    if (err) return callback(err, address, family)
+    const addresses = Array.isArray(address) ? address : [{ address, family }]
+    if (addresses.some((a) => isLinkLocal(a.address))) {
+      const refused = Object.assign(new Error(`${hostname} resolves to a link-local address`), {
+        code: 'ELINKLOCAL',
+      })
+      return callback(refused, '', 0)
+    }
+    callback(null, address, family)
+  })
+}
+
+/** Reads at most `limit` bytes; a larger body is cut (and its connection dropped). */
+function readCapped(
+  response: HttpClientResponse,
+  limit: number,
+  signal: AbortSignal,
+): Promise<{ body: Buffer; truncated: boolean }> {
+  const message = response.message
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    let done = false
+    const finish = (truncated: boolean): void => {
+      if (done) return
+      done = true
+      signal.removeEventListener('abort', onAbort)
+      resolve({ body: Buffer.concat(chunks), truncated })
+    }
+    const fail = (err: Error): void => {
+      if (done) return
+      done = true
+      signal.removeEventListener('abort', onAbort)
+      message.destroy()
+      reject(err)
+    }
+    const onAbort = (): void => fail(Object.assign(new Error('deadline'), { name: 'AbortError' }))
+    signal.addEventListener('abort', onAbort, { once: true })
+    message.on('data', (chunk: Buffer) => {
+      const room = limit - size
+      if (chunk.length >= room) {
+        chunks.push(chunk.subarray(0, room))
+        size = limit
+        message.destroy()
+        finish(chunk.length > room || !message.complete)
+        return
+      }
+      chunks.push(chunk)
+      size += chunk.length
+    })
+    message.on('end', () => finish(false))
+    message.on('error', (err) => fail(err))
+    message.on('close', () => {
+      if (!message.complete)
+        fail(
+          Object.assign(new Error('the connection closed before the body ended'), {
+            code: 'ECONNRESET',
+          }),
+        )
+      else finish(false)
+    })
+  })
+}
+
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'HOSTNAME_MISMATCH',
+  'EPROTO',
+])
+
+/** Turns whatever Node or the client threw into one of the kinds the diagnosis knows. */
+export function classifyError(
+  err: unknown,
+  trace: RequestTrace,
+  deadline: boolean,
+  timeoutMs: number,
+): TransportError {
+  const seconds = `${Math.round(timeoutMs / 100) / 10} s`
+  if (err instanceof TunnelError) {
+    return { kind: err.kind, detail: err.message, proxyStatus: err.proxyStatus }
+  }
+  if (deadline) {
+    if (trace.tunnel === 'connecting')
+      return {
+        kind: 'proxy-timeout',
+        detail: `the proxy did not answer the CONNECT within ${seconds}`,
+      }
+    return { kind: 'timeout', detail: `no complete answer within ${seconds}` }
+  }
+  if (err instanceof PolicyError) return { kind: 'policy', detail: err.message }
+  const e = (err ?? {}) as NodeJS.ErrnoException & {
+    hostname?: string
+    address?: string
+    port?: number
+  }
+  const code = e.code ?? ''
+  const message = e.message ?? String(err)
+  const throughProxy = trace.tunnel === 'established'
+  if (code === 'ELINKLOCAL') return { kind: 'policy', detail: message }
+  if (['ENOTFOUND', 'EAI_AGAIN', 'EAI_NODATA', 'EAI_FAIL', 'EAI_NONAME'].includes(code)) {
+    return { kind: 'dns', detail: `${e.hostname ?? 'the host'} does not resolve (${code})` }
+  }
+  if (code === 'ECONNREFUSED')
+    return {
+      kind: 'refused',
+      detail: `connection refused (${e.address ?? ''}${e.port ? `:${e.port}` : ''})`,
+    }
+  if (['ECONNRESET', 'EPIPE', 'ECONNABORTED'].includes(code) || message === 'socket hang up') {
+    return { kind: 'reset', detail: `the connection was reset (${code || message})`, throughProxy }
+  }
+  if (['EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENETDOWN', 'EHOSTDOWN'].includes(code)) {
+    return { kind: 'unreachable', detail: `the host is unreachable (${code})` }
+  }
+  if (code === 'ETIMEDOUT' || message.startsWith('Request timeout')) {
+    return { kind: 'timeout', detail: `no answer within ${seconds}` }
+  }
+  if (
+    TLS_CODES.has(code) ||
+    code.startsWith('ERR_TLS_') ||
+    code.startsWith('ERR_SSL_') ||
+    code.startsWith('CERT_')
+  ) {
+    return { kind: 'tls', detail: `${message} (${code})`, throughProxy }
+  }
+  if (code.startsWith('HPE_'))
+    return { kind: 'bad-answer', detail: `an answer that is not valid HTTP (${code})` }
+  return { kind: 'reset', detail: code ? `${message} (${code})` : message, throughProxy }
+}
+
+/** The URL without its credentials, for logs. */
+export function safeUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}${url.search}`
+}
+
+export function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}

@@ -1,0 +1,274 @@
+/**
+ * The edge where the step's inputs become typed values. Nothing else reads them. Every error
+ * names the input and the form it expects, and never repeats a secret.
+ */
+import { InvalidProxy, isLinkLocal, isLoopback, resolveProxySettings } from './proxy.js'
+import {
+  InvalidReference,
+  formatImageRef,
+  normalizeRegistry,
+  parseImageRef,
+  type ImageRef,
+} from './reference.js'
+import type { PreflightConfig } from './preflight.js'
+
+export interface ActionInputs {
+  config: PreflightConfig
+  failOnError: boolean
+  writeSummary: boolean
+  /** Things that look wrong but do not stop the run; no secret in them. */
+  warnings: string[]
+}
+
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'InputError'
+  }
+}
+
+/** Reads an input as the runner hands it over (untrimmed; '' when unset). */
+export type InputReader = (name: string) => string
+
+const MAX_IMAGES = 1000
+const RED_HAT_REGISTRIES = /(^|\.)redhat\.(io|com)$/
+
+export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionInputs {
+  const warnings: string[] = []
+  const rawUsername = read('username')
+  const rawPassword = read('password')
+  const username = credential('username', rawUsername, warnings)
+  const password = credential('password', rawPassword, warnings)
+
+  const registryText = read('registry').trim() || 'registry.redhat.io'
+  let registry: string
+  try {
+    registry = normalizeRegistry(registryText)
+  } catch {
+    throw new InputError(
+      'registry',
+      `Invalid registry '${printable(registryText)}'. Expected host[:port] without a scheme or path, e.g. registry.redhat.io or quay.io.`,
+    )
+  }
+
+  if (
+    username &&
+    RED_HAT_REGISTRIES.test(registry.replace(/:\d+$/, '')) &&
+    !username.includes('|')
+  ) {
+    if (/^\d{5,}/.test(username) || (password.startsWith('eyJ') && password.length > 200)) {
+      warnings.push(
+        "The username looks like a Red Hat Registry Service Account's, but has no '|': a service account name is written '12345678|name', with the '|'.",
+      )
+    }
+  }
+  if (username.includes(':')) {
+    throw new InputError(
+      'username',
+      "Invalid username: it contains ':', which HTTP Basic authentication cannot carry in a user name.",
+    )
+  }
+
+  const images = parseImages(read('images'), registry)
+  const authUrl = parseAuthUrl(read('auth-url').trim())
+
+  let proxy
+  try {
+    proxy = resolveProxySettings(read('proxy'), env)
+  } catch (err) {
+    const source = read('proxy').trim()
+      ? 'proxy'
+      : env.https_proxy?.trim()
+        ? 'https_proxy'
+        : 'HTTPS_PROXY'
+    throw new InputError(
+      source,
+      `Invalid proxy in ${source === 'proxy' ? 'the proxy input' : `the ${source} variable`}: ${(err as InvalidProxy).message}.`,
+    )
+  }
+  if (proxy.schemeAssumed && proxy.url) {
+    warnings.push(
+      `The proxy has no scheme; it is used as http://${proxy.url.host}, as curl and Go do (@actions/http-client would ignore it).`,
+    )
+  }
+
+  const timeoutSeconds = parseNumber('timeout', read('timeout'), 10, {
+    min: 0.1,
+    max: 600,
+    integer: false,
+  })
+  const retries = parseNumber('retries', read('retries'), 2, { min: 0, max: 10, integer: true })
+
+  return {
+    config: {
+      registry,
+      credentials: username && password ? { username, password } : undefined,
+      missing: username && !password ? 'password' : !username && password ? 'username' : undefined,
+      images,
+      authUrl,
+      proxy,
+      timeoutMs: Math.round(timeoutSeconds * 1000),
+      retries,
+    },
+    failOnError: parseBoolean('fail-on-error', read('fail-on-error'), true),
+    writeSummary: parseBoolean('summary', read('summary'), true),
+    warnings,
+  }
+}
+
+/**
+ * Trims as docker/login-action and podman login do, so the verdict predicts the login step;
+ * says what trimming hid, since tools that take the secret raw would fail with it.
+ */
+function credential(name: string, raw: string, warnings: string[]): string {
+  const value = raw.trim()
+  if (value.length > 16384)
+    throw new InputError(name, `Invalid ${name}: it is over 16384 characters long.`)
+  if (value !== raw && value !== '') {
+    const what = /[\r\n]/.test(raw.replace(value, '')) ? 'a newline' : 'white space'
+    warnings.push(
+      `The ${name} input has ${what} at its start or end. It was trimmed, as docker/login-action and podman login do, but tools that take it raw (curl -u, skopeo --creds) would fail with it: fix the secret.`,
+    )
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(value)) {
+    throw new InputError(
+      name,
+      `Invalid ${name}: it contains a control character (such as a newline) inside it. Expected a single line.`,
+    )
+  }
+  if (/\s/.test(value)) {
+    warnings.push(
+      `The ${name} input contains white space inside it; check that the secret holds only the ${name}.`,
+    )
+  }
+  return value
+}
+
+/**
+ * The secrets among the inputs (the password, the proxy's password) in every form they may take
+ * in a line of output, for the runner's mask. Read before anything else, so it holds even when
+ * the inputs turn out to be invalid.
+ */
+export function secretsOf(read: InputReader, env: NodeJS.ProcessEnv): string[] {
+  const forms = secretForms(read('password'))
+  try {
+    const password = resolveProxySettings(read('proxy'), env).url?.password
+    if (password) forms.push(...secretForms(password), ...secretForms(decodeURIComponent(password)))
+  } catch {
+    // An unreadable proxy is reported as invalid input, without its text.
+  }
+  return [...new Set(forms)]
+}
+
+/** The value and the forms it takes in a URL or a header line. */
+function secretForms(value: string): string[] {
+  const trimmed = value.trim()
+  return [value, trimmed, encodeURIComponent(trimmed), ...trimmed.split(/\r?\n/)].filter(
+    (v) => v.trim().length > 0,
+  )
+}
+
+function parseImages(text: string, registry: string): ImageRef[] {
+  const entries = text
+    .split(/[\n,]/)
+    .map((e) => e.trim())
+    .filter((e) => e !== '' && !e.startsWith('#'))
+  if (entries.length > MAX_IMAGES)
+    throw new InputError('images', `Too many images: ${entries.length}; at most ${MAX_IMAGES}.`)
+  const seen = new Set<string>()
+  const images: ImageRef[] = []
+  for (const entry of entries) {
+    let ref: ImageRef
+    try {
+      if (/\s/.test(entry)) throw new InvalidReference('it contains white space')
+      ref = parseImageRef(entry, registry)
+    } catch (err) {
+      const reason = err instanceof InvalidReference ? err.message : 'it cannot be read'
+      throw new InputError(
+        'images',
+        `Invalid image reference '${printable(entry)}' in images: ${reason}. Expected [host/]repository[:tag][@sha256:digest], e.g. ubi9/ubi:latest.`,
+      )
+    }
+    const key = formatImageRef(ref)
+    if (!seen.has(key)) {
+      seen.add(key)
+      images.push(ref)
+    }
+  }
+  return images
+}
+
+function parseAuthUrl(text: string): URL | undefined {
+  if (!text) return undefined
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new InputError(
+      'auth-url',
+      `Invalid auth-url '${printable(text)}'. Expected an https URL of the token endpoint.`,
+    )
+  }
+  if (url.username || url.password) {
+    throw new InputError(
+      'auth-url',
+      'Invalid auth-url: it must not carry credentials; use the username and password inputs.',
+    )
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
+    throw new InputError(
+      'auth-url',
+      `Invalid auth-url '${printable(text)}'. Expected an https URL: credentials are never sent over plain http.`,
+    )
+  }
+  if (isLinkLocal(url.hostname)) {
+    throw new InputError(
+      'auth-url',
+      'Invalid auth-url: it points at a link-local address, where no token service lives.',
+    )
+  }
+  return url
+}
+
+function parseNumber(
+  name: string,
+  text: string,
+  fallback: number,
+  range: { min: number; max: number; integer: boolean },
+): number {
+  const value = text.trim()
+  if (value === '') return fallback
+  const pattern = range.integer ? /^\d+$/ : /^\d+(\.\d+)?$/
+  const n = Number(value)
+  if (!pattern.test(value) || n < range.min || n > range.max) {
+    const kind = range.integer ? 'a whole number' : 'a number of seconds'
+    throw new InputError(
+      name,
+      `Invalid ${name} '${printable(value)}'. Expected ${kind} from ${range.min} to ${range.max}.`,
+    )
+  }
+  return n
+}
+
+/** YAML 1.2's core booleans, as @actions/core's getBooleanInput accepts them; '' gives the default. */
+function parseBoolean(name: string, text: string, fallback: boolean): boolean {
+  const value = text.trim()
+  if (value === '') return fallback
+  if (['true', 'True', 'TRUE'].includes(value)) return true
+  if (['false', 'False', 'FALSE'].includes(value)) return false
+  throw new InputError(name, `Invalid ${name} '${printable(value)}'. Expected true or false.`)
+}
+
+/** A user's value quoted back in an error: one line, short, control characters shown as \\xNN. */
+function printable(value: string): string {
+  const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value
+  return shown.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\x00-\x1f\x7f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  )
+}

@@ -1,0 +1,81 @@
+/**
+ * The action's edge: reads the inputs, masks the secrets, runs the preflight, and writes
+ * outputs, annotations and the job summary. The only module that touches the runner.
+ */
+import * as core from '@actions/core'
+import { InputError, parseInputs, secretsOf, type ActionInputs } from './inputs.js'
+import { outputsOf } from './outputs.js'
+import { preflight } from './preflight.js'
+import { invalidInputReport, type Report } from './report.js'
+import { renderSummary } from './summary.js'
+
+export const VERSION = '0.1.0'
+const CONCURRENCY = 16
+
+export async function run(): Promise<void> {
+  try {
+    const read = (name: string): string => core.getInput(name, { trimWhitespace: false })
+    for (const secret of secretsOf(read, process.env)) core.setSecret(secret)
+
+    let inputs: ActionInputs
+    try {
+      inputs = parseInputs(read, process.env)
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err
+      // An input error fails the step whatever fail-on-error says: the workflow itself is wrong.
+      const report = invalidInputReport(
+        err.message,
+        read('registry').trim() || 'registry.redhat.io',
+      )
+      await publish(report, [], read('summary').trim().toLowerCase() !== 'false')
+      core.setFailed(err.message)
+      return
+    }
+
+    for (const warning of inputs.warnings) core.warning(warning)
+    const report = await preflight(inputs.config, {
+      onSecret: (value) => core.setSecret(value),
+      debug: (message) => core.debug(message),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      now: () => Date.now(),
+      userAgent: `registry-auth-preflight/${VERSION}`,
+      concurrency: CONCURRENCY,
+    })
+    logReport(report)
+    await publish(report, inputs.warnings, inputs.writeSummary)
+    for (const note of report.notes) core.warning(note)
+    if (report.pullReady) core.info(report.message)
+    else if (inputs.failOnError) core.setFailed(report.message)
+    else core.warning(report.message, { title: `registry-auth-preflight: ${report.result}` })
+  } catch (err) {
+    core.setFailed(
+      `registry-auth-preflight stopped unexpectedly: ${err instanceof Error ? err.message : String(err)}`,
+    )
+  }
+}
+
+async function publish(report: Report, warnings: string[], writeSummary: boolean): Promise<void> {
+  for (const [name, value] of Object.entries(outputsOf(report))) core.setOutput(name, value)
+  if (!writeSummary) return
+  if (!process.env.GITHUB_STEP_SUMMARY) {
+    core.debug('GITHUB_STEP_SUMMARY is not set: no job summary written')
+    return
+  }
+  await core.summary.addRaw(renderSummary(report, warnings), true).write()
+}
+
+/** One line per check and image in the step's log. */
+function logReport(report: Report): void {
+  const mark = { passed: '✅', failed: '❌', skipped: '⏭️' }
+  for (const c of report.checks) {
+    const status = c.status !== undefined ? ` → HTTP ${c.status}` : ''
+    const time = c.ms !== undefined ? ` (${c.ms} ms)` : ''
+    const why = c.finding ? `: ${c.finding.code}: ${c.finding.detail}` : ''
+    core.info(`${mark[c.outcome]} ${c.title}: ${c.request} ${c.host}${status}${time}${why}`)
+  }
+  for (const i of report.images) {
+    const status = i.status !== undefined ? ` → HTTP ${i.status}` : ''
+    const why = i.finding ? `: ${i.finding.code}: ${i.finding.detail}` : ''
+    core.info(`${mark[i.outcome]} ${i.name}${status}${why}`)
+  }
+}

@@ -1,0 +1,863 @@
+/**
+ * The procedure a support engineer walks through by hand, as one function: reach the
+ * registry's /v2/ and read its challenge, ask the token service for a token, present it to
+ * /v2/, then ask for each image's manifest. Plain config in, typed report out; nothing here
+ * knows about the Actions runner.
+ */
+import { bearerChallenge, parseChallenges } from './challenge.js'
+import type { Hop, ResultCode } from './codes.js'
+import { firstStep } from './advice.js'
+import { Transport, firstHeader, type Answer, type Exchange, type TransportError } from './http.js'
+import { isLinkLocal, isLoopback, redactProxy, type ProxySettings } from './proxy.js'
+import { formatImageRef, type ImageRef } from './reference.js'
+import type { Check, Finding, ImageCheck, Report } from './report.js'
+import {
+  parseErrorBody,
+  parseJson,
+  parseTokenResponse,
+  pullScope,
+  tokenUrl,
+  type Token,
+} from './token.js'
+
+export interface Credentials {
+  username: string
+  password: string
+}
+
+export interface PreflightConfig {
+  /** host[:port] the credentials belong to. */
+  registry: string
+  /** Absent when both username and password are empty: access is tried anonymously. */
+  credentials?: Credentials
+  /** Set when exactly one of username and password is empty. */
+  missing?: 'username' | 'password'
+  images: ImageRef[]
+  authUrl?: URL
+  proxy: ProxySettings
+  timeoutMs: number
+  retries: number
+}
+
+export interface PreflightDeps {
+  /** Called with every secret the core derives (Basic header, tokens) the moment it exists. */
+  onSecret: (value: string) => void
+  debug: (message: string) => void
+  sleep: (ms: number) => Promise<void>
+  now: () => number
+  userAgent: string
+  /** How many image probes run at once. */
+  concurrency: number
+}
+
+/** Realms used when /v2/ cannot be reached, so the token service is still tried. */
+export const KNOWN_REALMS: Record<string, { realm: string; service: string }> = {
+  'registry.redhat.io': {
+    realm: 'https://registry.redhat.io/auth/realms/rhcc/protocol/redhat-docker-v2/auth',
+    service: 'docker-registry',
+  },
+}
+
+export const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ')
+
+const CLOCK_SKEW_LIMIT_MS = 30_000
+
+type Auth = { header?: string; finding?: Finding; status?: number }
+
+interface Endpoint {
+  /** How the registry wants to be spoken to. */
+  scheme: 'bearer' | 'basic' | 'none'
+  realm?: URL
+  service?: string
+}
+
+export async function preflight(config: PreflightConfig, deps: PreflightDeps): Promise<Report> {
+  const run = new Preflight(config, deps)
+  try {
+    return await run.run()
+  } finally {
+    run.close()
+  }
+}
+
+class Preflight {
+  private readonly transport: Transport
+  private readonly started: number
+  private readonly checks: Check[] = []
+  private readonly notes: string[] = []
+  private readonly hosts = new Set<string>()
+  private readonly report: Partial<Report> = {}
+  private readonly basicHeader?: string
+  /** Tokens per registry host and repository, fetched once and shared by all tags. */
+  private readonly tokens = new Map<string, Promise<Auth>>()
+  /** /v2/ pings of registries other than the configured one. */
+  private readonly foreign = new Map<string, Promise<Endpoint | Finding>>()
+  private maxSkewMs = 0
+
+  constructor(
+    private readonly config: PreflightConfig,
+    private readonly deps: PreflightDeps,
+  ) {
+    this.started = deps.now()
+    this.transport = new Transport({
+      timeoutMs: config.timeoutMs,
+      retries: config.retries,
+      proxy: config.proxy,
+      userAgent: deps.userAgent,
+      sleep: deps.sleep,
+      now: deps.now,
+      debug: deps.debug,
+    })
+    if (config.credentials) {
+      const { username, password } = config.credentials
+      const encoded = Buffer.from(`${username}:${password}`).toString('base64')
+      deps.onSecret(encoded)
+      this.basicHeader = `Basic ${encoded}`
+    }
+  }
+
+  close(): void {
+    this.transport.close()
+  }
+
+  async run(): Promise<Report> {
+    const { registry } = this.config
+    this.report.auth = {
+      scheme: 'unknown',
+      credentials: this.config.credentials
+        ? 'given'
+        : this.config.missing
+          ? 'incomplete'
+          : 'anonymous',
+    }
+
+    // 1. Reach /v2/ and read the challenge.
+    const ping = await this.ping()
+    // 2. The token service, at the announced realm, the auth-url override, or the known realm.
+    const endpoint = this.chooseRealm(ping.endpoint)
+    const firstRepo = this.config.images.find((i) => i.registry === registry)?.repository
+    let auth: Auth | undefined
+    if (endpoint?.scheme === 'bearer') {
+      auth = await this.tokenCheck(endpoint, firstRepo)
+    } else if (endpoint?.scheme === 'basic') {
+      auth = this.basicAuth()
+    } else if (endpoint?.scheme === 'none') {
+      auth = {}
+      this.report.registryStatus = ping.check.status
+    }
+    const authorized = ping.check.outcome === 'passed' && auth !== undefined && !auth.finding
+
+    // 3. /v2/ with the token, and 4. each image, side by side.
+    const registryCheck =
+      authorized && endpoint?.scheme !== 'none'
+        ? this.registryCheck(auth?.header)
+        : Promise.resolve(undefined)
+    const images =
+      authorized || this.config.images.some((i) => i.registry !== registry)
+        ? this.probeImages(endpoint, authorized)
+        : Promise.resolve(this.config.images.map((i) => skippedImage(i, !this.config.credentials)))
+    const [, imageChecks] = await Promise.all([registryCheck, images])
+
+    if (this.checks.every((c) => c.id !== 'registry') && endpoint?.scheme !== 'none') {
+      this.checks.push({
+        id: 'registry',
+        title: 'Registry accepts the credentials',
+        hop: 'registry',
+        host: registry,
+        request: 'GET /v2/',
+        outcome: 'skipped',
+      })
+    }
+    if (this.maxSkewMs > CLOCK_SKEW_LIMIT_MS) {
+      this.notes.push(
+        `The runner's clock differs from the servers' by about ${Math.round(this.maxSkewMs / 1000)} s: a skewed clock makes freshly issued tokens fail. Check the runner's time synchronisation.`,
+      )
+    }
+    return this.finish(imageChecks)
+  }
+
+  private async ping(): Promise<{ check: Check; endpoint?: Endpoint }> {
+    const { registry } = this.config
+    const url = new URL(`https://${registry}/v2/`)
+    const exchange = await this.send({ method: 'GET', url })
+    const check = this.checkFrom(
+      'ping',
+      'Reach the registry',
+      'registry',
+      registry,
+      'GET /v2/',
+      exchange,
+    )
+    this.checks.push(check)
+    const answer = exchange.answer
+    if (!answer) return { check }
+    const endpoint = readEndpoint(answer)
+    if ('code' in endpoint) {
+      fail(check, endpoint)
+      return { check }
+    }
+    this.report.auth = { ...this.report.auth!, scheme: endpoint.scheme }
+    return { check, endpoint }
+  }
+
+  /** Picks the token realm: auth-url wins; else the challenge's; else, if /v2/ was not reached, the known one. */
+  private chooseRealm(endpoint: Endpoint | undefined): Endpoint | undefined {
+    const { authUrl, registry } = this.config
+    const auth = this.report.auth!
+    if (endpoint?.realm) auth.discoveredRealm = safeHref(endpoint.realm)
+    if (authUrl) {
+      if (endpoint?.realm && safeHref(endpoint.realm) !== safeHref(authUrl)) {
+        this.notes.push(
+          `auth-url (${safeHref(authUrl)}) differs from the realm the registry announces (${safeHref(endpoint.realm)}); the auth-url was used.`,
+        )
+      }
+      if (endpoint && endpoint.scheme !== 'bearer') return endpoint
+      auth.realm = safeHref(authUrl)
+      auth.realmSource = 'auth-url'
+      return {
+        scheme: 'bearer',
+        realm: authUrl,
+        service: endpoint?.service ?? KNOWN_REALMS[registry]?.service,
+      }
+    }
+    if (endpoint) {
+      if (endpoint.realm) {
+        auth.realm = safeHref(endpoint.realm)
+        auth.realmSource = 'challenge'
+      }
+      return endpoint
+    }
+    const known = KNOWN_REALMS[registry]
+    if (!known) return undefined
+    auth.realm = known.realm
+    auth.realmSource = 'known'
+    return { scheme: 'bearer', realm: new URL(known.realm), service: known.service }
+  }
+
+  /** The token request that proves (or disproves) the credentials: the `sso-status` check. */
+  private async tokenCheck(endpoint: Endpoint, repository: string | undefined): Promise<Auth> {
+    const realm = endpoint.realm!
+    const check: Check = {
+      id: 'token',
+      title: this.config.credentials
+        ? 'Token service accepts the credentials'
+        : 'Token service grants anonymous access',
+      hop: 'token-service',
+      host: realm.host,
+      request: `GET ${realm.pathname}`,
+      outcome: 'skipped',
+    }
+    this.checks.push(check)
+    if (this.config.missing) {
+      const finding: Finding = {
+        code: 'missing-credentials',
+        detail: `${this.config.registry} needs credentials, but the ${this.config.missing} input is empty`,
+      }
+      fail(check, finding)
+      return { finding }
+    }
+    const auth = await this.fetchToken(
+      this.config.registry,
+      endpoint,
+      repository,
+      this.basicHeader,
+      check,
+    )
+    return auth
+  }
+
+  private basicAuth(): Auth {
+    if (this.basicHeader) return { header: this.basicHeader }
+    const what = this.config.missing
+      ? `the ${this.config.missing} input is empty`
+      : 'none were given'
+    return {
+      finding: {
+        code: 'missing-credentials',
+        detail: `${this.config.registry} needs credentials, but ${what}`,
+      },
+    }
+  }
+
+  /**
+   * Asks the token service for a pull token. `check`, when given, receives the outcome (the
+   * token check row); otherwise the outcome comes back only as a finding for an image row.
+   */
+  private async fetchToken(
+    registry: string,
+    endpoint: Endpoint,
+    repository: string | undefined,
+    authorization: string | undefined,
+    check?: Check,
+  ): Promise<Auth> {
+    const realm = endpoint.realm!
+    const anonymous = authorization === undefined
+    const refusal = realmRefusal(realm)
+    if (refusal) {
+      const finding: Finding = { code: 'unexpected-response', detail: refusal }
+      if (check) fail(check, finding)
+      return { finding }
+    }
+    const url = tokenUrl(realm, endpoint.service, repository ? [pullScope(repository)] : [])
+    const exchange = await this.send({
+      method: 'GET',
+      url,
+      authorization,
+      accept: 'application/json',
+    })
+    if (check)
+      Object.assign(
+        check,
+        this.checkFrom(check.id, check.title, 'token-service', realm.host, check.request, exchange),
+      )
+    if (check && exchange.answer) this.report.ssoStatus = exchange.answer.status
+    const answer = exchange.answer
+    let finding: Finding | undefined
+    let token: Token | undefined
+    if (!answer) {
+      finding = networkFinding(exchange.error!, 'token service', realm.host)
+    } else if (answer.status === 200) {
+      const parsed = parseTokenResponse(answer.body)
+      if (parsed.ok) token = parsed.token
+      else finding = { code: 'unexpected-response', detail: `${parsed.reason} (${realm.host})` }
+    } else if (answer.status === 401 || answer.status === 403) {
+      if (answer.status === 403 && looksLikeHtml(answer) && !parseErrorBody(answer.body)) {
+        finding = htmlFinding('token service', realm.host, answer.status)
+      } else if (anonymous) {
+        finding = {
+          code: 'missing-credentials',
+          detail: `the token service at ${realm.host} refused anonymous access (HTTP ${answer.status}) and no credentials were given`,
+        }
+      } else {
+        finding = {
+          code: 'invalid-credentials',
+          detail: `the token service at ${realm.host} refused the credentials (HTTP ${answer.status})`,
+        }
+      }
+    } else {
+      finding = statusFinding(answer, 'token service', realm.host, exchange.retryNote) ?? {
+        code: 'unexpected-response',
+        detail: `the token service at ${realm.host} answered HTTP ${answer.status} at ${realm.pathname}; check auth-url, or that this is the registry's token endpoint`,
+      }
+    }
+
+    if (token) {
+      this.deps.onSecret(token.token)
+      this.noteSkew(token.issuedAt)
+      if (check) this.report.tokenExpiresIn = token.expiresIn
+      this.deps.debug(
+        `token for ${registry}${repository ? ` (${repository})` : ''}: expires in ${token.expiresIn} s`,
+      )
+      return { header: `Bearer ${token.token}`, status: answer?.status }
+    }
+    if (check && finding) fail(check, finding)
+    return { finding, status: answer?.status }
+  }
+
+  private async registryCheck(authorization: string | undefined): Promise<void> {
+    const { registry } = this.config
+    const url = new URL(`https://${registry}/v2/`)
+    const exchange = await this.send({ method: 'GET', url, authorization })
+    const check = this.checkFrom(
+      'registry',
+      'Registry accepts the credentials',
+      'registry',
+      registry,
+      'GET /v2/',
+      exchange,
+    )
+    this.checks.push(check)
+    const answer = exchange.answer
+    if (!answer) return
+    this.report.registryStatus = answer.status
+    if (answer.status === 200) {
+      if (!isRegistryAnswer(answer)) fail(check, htmlFinding('registry', registry, answer.status))
+      return
+    }
+    const finding = this.refusalFinding(answer, registry, undefined) ??
+      statusFinding(answer, 'registry', registry, exchange.retryNote) ?? {
+        code: 'unexpected-response',
+        detail: `${registry} answered HTTP ${answer.status} to GET /v2/`,
+      }
+    fail(check, finding)
+  }
+
+  /** 401/403 from the registry: anonymous → missing credentials; with credentials → access denied. */
+  private refusalFinding(
+    answer: Answer,
+    registry: string,
+    image: string | undefined,
+  ): Finding | undefined {
+    if (answer.status !== 401 && answer.status !== 403) return undefined
+    if (looksLikeHtml(answer) && !isRegistryAnswer(answer))
+      return htmlFinding('registry', registry, answer.status)
+    const what = image ? `the image ${image}` : 'the token'
+    if (registry === this.config.registry && !this.config.credentials) {
+      return {
+        code: 'missing-credentials',
+        detail: `${registry} refused ${image ? what : 'anonymous access'} (HTTP ${answer.status}) and no credentials were given`,
+      }
+    }
+    if (registry !== this.config.registry) {
+      return {
+        code: 'access-denied',
+        detail: `${registry} refused ${what} to an anonymous request (HTTP ${answer.status}); credentials are only sent to ${this.config.registry}`,
+      }
+    }
+    return {
+      code: 'access-denied',
+      detail: `${registry} refused ${what} (HTTP ${answer.status}) although the token service accepted the credentials`,
+    }
+  }
+
+  private async probeImages(
+    endpoint: Endpoint | undefined,
+    primaryAuthorized: boolean,
+  ): Promise<ImageCheck[]> {
+    return mapLimit(this.config.images, this.deps.concurrency, (image) => {
+      if (image.registry === this.config.registry) {
+        if (!primaryAuthorized || !endpoint)
+          return Promise.resolve(skippedImage(image, !this.config.credentials))
+        return this.probeImage(image, endpoint)
+      }
+      return this.probeForeignImage(image)
+    })
+  }
+
+  private async probeForeignImage(image: ImageRef): Promise<ImageCheck> {
+    let ping = this.foreign.get(image.registry)
+    if (!ping) {
+      ping = this.pingForeign(image.registry)
+      this.foreign.set(image.registry, ping)
+    }
+    const endpoint = await ping
+    if ('code' in endpoint)
+      return { ...imageBase(image, true), outcome: 'failed', finding: endpoint }
+    return this.probeImage(image, endpoint)
+  }
+
+  private async pingForeign(registry: string): Promise<Endpoint | Finding> {
+    const exchange = await this.send({ method: 'GET', url: new URL(`https://${registry}/v2/`) })
+    if (!exchange.answer) return networkFinding(exchange.error!, 'registry', registry)
+    return readEndpoint(exchange.answer)
+  }
+
+  private async probeImage(image: ImageRef, endpoint: Endpoint): Promise<ImageCheck> {
+    const primary = image.registry === this.config.registry
+    const anonymous = !primary || !this.config.credentials
+    const row: ImageCheck = { ...imageBase(image, anonymous), outcome: 'skipped' }
+    const started = this.deps.now()
+    const auth = await this.authFor(image, endpoint)
+    if (auth.finding)
+      return { ...row, outcome: 'failed', finding: auth.finding, ms: this.deps.now() - started }
+
+    const url = new URL(
+      `https://${image.registry}/v2/${image.repository}/manifests/${image.reference}`,
+    )
+    const exchange = await this.send({
+      method: 'HEAD',
+      url,
+      authorization: auth.header,
+      accept: MANIFEST_ACCEPT,
+    })
+    row.ms = this.deps.now() - started
+    const answer = exchange.answer
+    if (!answer)
+      return {
+        ...row,
+        outcome: 'failed',
+        finding: networkFinding(exchange.error!, 'registry', image.registry),
+      }
+    row.status = answer.status
+    row.rateLimit = rateLimitOf(answer)
+    const name = formatImageRef(image)
+    if (answer.status === 200) {
+      if (looksLikeHtml(answer) && !isRegistryAnswer(answer)) {
+        return { ...row, outcome: 'failed', finding: htmlFinding('registry', image.registry, 200) }
+      }
+      return {
+        ...row,
+        outcome: 'passed',
+        digest: firstHeader(answer.headers['docker-content-digest']),
+      }
+    }
+    let finding = this.refusalFinding(answer, image.registry, name)
+    if (!finding && answer.status === 404) {
+      finding = {
+        code: 'image-not-found',
+        detail: `${image.registry} has no manifest for ${name} (HTTP 404)`,
+      }
+    }
+    finding ??= statusFinding(answer, 'registry', image.registry, exchange.retryNote) ?? {
+      code: 'unexpected-response',
+      detail: `${image.registry} answered HTTP ${answer.status} for ${name}`,
+    }
+    row.outcome = 'failed'
+    row.finding = finding
+    if (finding.code !== 'unexpected-response' && finding.code !== 'rate-limited') {
+      row.registryMessage = await this.registryMessage(url, auth.header)
+    }
+    return row
+  }
+
+  /** A HEAD has no body: one capped GET reads the registry's own words for a refused image. */
+  private async registryMessage(
+    url: URL,
+    authorization: string | undefined,
+  ): Promise<string | undefined> {
+    const exchange = await this.send(
+      { method: 'GET', url, authorization, accept: MANIFEST_ACCEPT },
+      0,
+    )
+    const errors = exchange.answer ? parseErrorBody(exchange.answer.body) : undefined
+    const text = errors
+      ?.map((e) => e.message || e.code)
+      .filter(Boolean)
+      .join('; ')
+    return text ? text.slice(0, 300) : undefined
+  }
+
+  /** The Authorization for an image: the token for its repository, fetched once per repository. */
+  private authFor(image: ImageRef, endpoint: Endpoint): Promise<Auth> {
+    const primary = image.registry === this.config.registry
+    if (endpoint.scheme === 'none') return Promise.resolve({})
+    if (endpoint.scheme === 'basic') {
+      if (primary) return Promise.resolve(this.basicAuth())
+      return Promise.resolve({})
+    }
+    const key = `${image.registry}/${image.repository}`
+    let auth = this.tokens.get(key)
+    if (!auth) {
+      auth = this.fetchToken(
+        image.registry,
+        endpoint,
+        image.repository,
+        primary ? this.basicHeader : undefined,
+      )
+      this.tokens.set(key, auth)
+    }
+    return auth
+  }
+
+  private async send(
+    request: Parameters<Transport['send']>[0],
+    retries?: number,
+  ): Promise<Exchange> {
+    const url = request.url
+    if (!this.hosts.has(url.host)) {
+      this.hosts.add(url.host)
+      const route = this.transport.route(url)
+      ;(this.report.routes ??= []).push({ host: url.host, via: route.via, reason: route.reason })
+    }
+    this.deps.debug(`${request.method} https://${url.host}${url.pathname}`)
+    const exchange = await this.transport.send(request, retries)
+    this.deps.debug(
+      `${request.method} ${url.host}${url.pathname}: ${exchange.answer ? `HTTP ${exchange.answer.status}` : exchange.error?.kind} in ${exchange.ms} ms (${exchange.attempts} attempt${exchange.attempts === 1 ? '' : 's'})`,
+    )
+    if (exchange.answer) this.noteSkew(dateHeader(exchange.answer))
+    return exchange
+  }
+
+  private checkFrom(
+    id: Check['id'],
+    title: string,
+    hop: Hop,
+    host: string,
+    request: string,
+    exchange: Exchange,
+  ): Check {
+    const check: Check = {
+      id,
+      title,
+      hop,
+      host,
+      request,
+      outcome: 'passed',
+      status: exchange.answer?.status,
+      ms: exchange.ms,
+      attempts: exchange.attempts,
+      via: exchange.route.via,
+    }
+    if (exchange.error) {
+      fail(
+        check,
+        networkFinding(exchange.error, hop === 'registry' ? 'registry' : 'token service', host),
+      )
+      check.atProxy = exchange.error.kind.startsWith('proxy-')
+    } else if (exchange.answer) {
+      const generic = statusFinding(
+        exchange.answer,
+        hop === 'registry' ? 'registry' : 'token service',
+        host,
+        exchange.retryNote,
+      )
+      if (generic) fail(check, generic)
+    }
+    return check
+  }
+
+  private noteSkew(serverTime: Date | undefined): void {
+    if (!serverTime) return
+    const skew = Math.abs(this.deps.now() - serverTime.getTime())
+    if (skew > this.maxSkewMs) this.maxSkewMs = skew
+  }
+
+  private finish(images: ImageCheck[]): Report {
+    const { registry } = this.config
+    const ordered: { finding: Finding; hop: Hop; host: string }[] = []
+    for (const c of this.checks) {
+      if (c.outcome === 'failed' && c.finding)
+        ordered.push({ finding: c.finding, hop: c.atProxy ? 'proxy' : c.hop, host: c.host })
+    }
+    for (const i of images) {
+      if (i.outcome === 'failed' && i.finding)
+        ordered.push({ finding: i.finding, hop: 'registry', host: i.registry })
+    }
+    // The checks table reads in the order of the procedure.
+    const order = ['ping', 'token', 'registry']
+    this.checks.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id))
+
+    const first = ordered[0]
+    const proxyUrl = this.config.proxy.url ? redactProxy(this.config.proxy.url) : undefined
+    const tokenHost = this.checks.find((c) => c.id === 'token')?.host
+    const result: ResultCode = first?.finding.code ?? 'ok'
+    const message = first
+      ? `${capitalize(first.finding.detail)}: ${firstStep(result, { registry, tokenHost, failedHost: first.host, proxy: proxyUrl })}.`
+      : `Pulls from ${registry} will succeed: ${describeSuccess(this.checks, images)}.`
+    return {
+      registry,
+      pullReady: !first,
+      result,
+      message,
+      failedHop: first?.hop,
+      failedHost: first?.host,
+      checks: this.checks,
+      images,
+      ssoStatus: this.report.ssoStatus,
+      registryStatus: this.report.registryStatus,
+      tokenExpiresIn: this.report.tokenExpiresIn,
+      auth: this.report.auth!,
+      proxy: {
+        url: proxyUrl,
+        source: this.config.proxy.source,
+        schemeAssumed: this.config.proxy.schemeAssumed,
+        noProxy: this.config.proxy.noProxy,
+        noProxySource: this.config.proxy.noProxySource,
+      },
+      routes: this.report.routes ?? [],
+      notes: this.notes,
+      durationMs: this.deps.now() - this.started,
+    }
+  }
+}
+
+function describeSuccess(checks: Check[], images: ImageCheck[]): string {
+  const parts: string[] = []
+  if (checks.some((c) => c.id === 'token' && c.outcome === 'passed'))
+    parts.push('the token service accepted the credentials')
+  if (checks.some((c) => c.id === 'registry' && c.outcome === 'passed'))
+    parts.push('the registry accepted the token')
+  else parts.push('the registry answered')
+  parts.push(
+    images.length
+      ? `all ${images.length} image${images.length === 1 ? '' : 's'} can be pulled`
+      : 'no images were listed to check',
+  )
+  return parts.join(', ')
+}
+
+/** What /v2/ says about how to authenticate, or why its answer is not a registry's. */
+function readEndpoint(answer: Answer): Endpoint | Finding {
+  const host = answer.url.host
+  if (answer.status === 200) {
+    if (!isRegistryAnswer(answer)) return htmlFinding('registry', host, 200)
+    return { scheme: 'none' }
+  }
+  if (answer.status === 401) {
+    const parsed = parseChallenges(answer.headersDistinct['www-authenticate'] ?? [])
+    const bearer = bearerChallenge(parsed)
+    if (bearer) {
+      let realm: URL
+      try {
+        realm = new URL(bearer.params.realm)
+      } catch {
+        return {
+          code: 'unexpected-response',
+          detail: `${host} announced a token realm that is not a URL`,
+        }
+      }
+      return { scheme: 'bearer', realm, service: bearer.params.service }
+    }
+    if (parsed.challenges.some((c) => c.scheme === 'basic')) return { scheme: 'basic' }
+    if (looksLikeHtml(answer) && !isRegistryAnswer(answer))
+      return htmlFinding('registry', host, 401)
+    return {
+      code: 'unexpected-response',
+      detail: `${host} answered 401 without a challenge this action can read (WWW-Authenticate: Bearer realm=…)`,
+    }
+  }
+  return (
+    statusFinding(answer, 'registry', host, undefined) ?? {
+      code: 'unexpected-response',
+      detail: `${host} answered HTTP ${answer.status} to GET /v2/, which a registry does not`,
+    }
+  )
+}
+
+/** Statuses that mean the same wherever they come from: 429, 5xx, and HTML where JSON was due. */
+function statusFinding(
+  answer: Answer,
+  role: string,
+  host: string,
+  retryNote: string | undefined,
+): Finding | undefined {
+  const status = answer.status
+  const tail = retryNote ? `; ${retryNote}` : ''
+  if (status === 429)
+    return {
+      code: 'rate-limited',
+      detail: `the ${role} ${host} is rate-limiting requests (HTTP 429)${tail}`,
+    }
+  if (status === 511) return htmlFinding(role, host, status)
+  if (status >= 500)
+    return { code: 'registry-error', detail: `the ${role} ${host} answered HTTP ${status}${tail}` }
+  if (status >= 200 && status < 300) return undefined
+  if (looksLikeHtml(answer) && !isRegistryAnswer(answer) && ![401, 403].includes(status)) {
+    return htmlFinding(role, host, status)
+  }
+  return undefined
+}
+
+function htmlFinding(role: string, host: string, status: number): Finding {
+  return {
+    code: 'unexpected-response',
+    detail: `an HTML page (HTTP ${status}) answered where the ${role} ${host} was expected`,
+  }
+}
+
+function networkFinding(error: TransportError, role: string, host: string): Finding {
+  const where = `the ${role} ${host}`
+  switch (error.kind) {
+    case 'dns':
+      return { code: 'dns-error', detail: `${where} could not be found: ${error.detail}` }
+    case 'refused':
+      return {
+        code: 'connection-failed',
+        detail: `${where} refused the connection (${error.detail})`,
+      }
+    case 'reset':
+      return {
+        code: 'connection-failed',
+        detail: `the connection to ${where} was cut (${error.detail})`,
+      }
+    case 'unreachable':
+      return { code: 'connection-failed', detail: `${where} is unreachable (${error.detail})` }
+    case 'timeout':
+      return { code: 'timeout', detail: `${where} did not answer: ${error.detail}` }
+    case 'tls':
+      return {
+        code: 'tls-error',
+        detail: `the certificate of ${where} did not verify${error.throughProxy ? ' through the proxy' : ''}: ${error.detail}`,
+      }
+    case 'proxy-unreachable':
+    case 'proxy-timeout':
+    case 'proxy-refused':
+      return { code: 'proxy-error', detail: `on the way to ${where}, ${error.detail}` }
+    case 'proxy-auth':
+      return { code: 'proxy-auth-required', detail: `on the way to ${where}, ${error.detail}` }
+    case 'bad-answer':
+      return { code: 'unexpected-response', detail: `${where} sent ${error.detail}` }
+    case 'policy':
+      return {
+        code: 'unexpected-response',
+        detail: `a request to ${where} was stopped: ${error.detail}`,
+      }
+  }
+}
+
+/** A realm that credentials must not be sent to, whatever the registry says. */
+function realmRefusal(realm: URL): string | undefined {
+  if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && isLoopback(realm.hostname))) {
+    return `the token realm ${safeHref(realm)} is not https, and credentials are never sent over plain http`
+  }
+  if (isLinkLocal(realm.hostname)) {
+    return `the token realm ${safeHref(realm)} points at a link-local address, where no token service lives`
+  }
+  return undefined
+}
+
+function looksLikeHtml(answer: Answer): boolean {
+  const type = firstHeader(answer.headers['content-type'])?.toLowerCase() ?? ''
+  if (type.includes('html')) return true
+  return /^\s*<(!doctype|html)/i.test(answer.body.subarray(0, 256).toString('utf8'))
+}
+
+/** A registry says who it is in a header, or answers in JSON. */
+function isRegistryAnswer(answer: Answer): boolean {
+  if (answer.headers['docker-distribution-api-version']) return true
+  if (answer.body.length === 0) return !looksLikeHtml(answer)
+  return parseJson(answer.body) !== undefined
+}
+
+function rateLimitOf(answer: Answer): ImageCheck['rateLimit'] {
+  const limit = firstHeader(answer.headers['ratelimit-limit'])
+  const remaining = firstHeader(answer.headers['ratelimit-remaining'])
+  const source = firstHeader(answer.headers['docker-ratelimit-source'])
+  return limit || remaining ? { limit, remaining, source } : undefined
+}
+
+function dateHeader(answer: Answer): Date | undefined {
+  const value = firstHeader(answer.headers.date)
+  const date = value ? new Date(value) : undefined
+  return date && !Number.isNaN(date.getTime()) ? date : undefined
+}
+
+function imageBase(image: ImageRef, anonymous: boolean): Omit<ImageCheck, 'outcome'> {
+  return {
+    image: image.input,
+    name: formatImageRef(image),
+    registry: image.registry,
+    repository: image.repository,
+    reference: image.reference,
+    anonymous,
+  }
+}
+
+function skippedImage(image: ImageRef, anonymous: boolean): ImageCheck {
+  return { ...imageBase(image, anonymous), outcome: 'skipped' }
+}
+
+function fail(check: Check, finding: Finding): void {
+  check.outcome = 'failed'
+  check.finding = finding
+}
+
+function safeHref(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1)
+}
+
+async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++
+      results[index] = await fn(items[index])
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
+}

@@ -1,0 +1,146 @@
+/**
+ * Which proxy a request takes, decided the way curl and Go decide it rather than the way
+ * @actions/http-client does: a value without a scheme means `http://` (the client ignores it),
+ * and `no_proxy` also takes `*.domain` and CIDR ranges (the client does not).
+ */
+import { isIP } from 'node:net'
+
+export type ProxySource = 'input' | 'https_proxy' | 'HTTPS_PROXY' | 'none'
+
+export interface ProxySettings {
+  /** The proxy, credentials included (never print it: use `redactProxy`). */
+  url?: URL
+  source: ProxySource
+  /** The value had no scheme and `http://` was assumed. */
+  schemeAssumed: boolean
+  noProxy: string[]
+  noProxySource?: 'no_proxy' | 'NO_PROXY'
+}
+
+export interface Route {
+  via: 'direct' | 'proxy'
+  reason: string
+}
+
+export class InvalidProxy extends Error {}
+
+/** Reads the proxy from the `proxy` input, else from the environment, and `no_proxy` either way. */
+export function resolveProxySettings(input: string, env: NodeJS.ProcessEnv): ProxySettings {
+  let source: ProxySource = 'none'
+  let value = input.trim()
+  if (value) source = 'input'
+  else if (env.https_proxy?.trim()) [source, value] = ['https_proxy', env.https_proxy.trim()]
+  else if (env.HTTPS_PROXY?.trim()) [source, value] = ['HTTPS_PROXY', env.HTTPS_PROXY.trim()]
+
+  const noProxyRaw = env.no_proxy ?? env.NO_PROXY
+  const noProxySource =
+    env.no_proxy !== undefined ? 'no_proxy' : env.NO_PROXY !== undefined ? 'NO_PROXY' : undefined
+  const noProxy = (noProxyRaw ?? '')
+    .split(/[\s,]+/)
+    .map((entry) => entry.trim().toLowerCase())
+    .filter(Boolean)
+
+  if (source === 'none') return { source, schemeAssumed: false, noProxy, noProxySource }
+  const schemeAssumed = !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)
+  let url: URL
+  try {
+    url = new URL(schemeAssumed ? `http://${value}` : value)
+  } catch {
+    throw new InvalidProxy(`expected a URL such as http://proxy.example.com:3128`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidProxy(`the scheme ${url.protocol}// is not supported; use http:// or https://`)
+  }
+  if (!url.hostname) throw new InvalidProxy('the proxy URL has no host')
+  return { url, source, schemeAssumed, noProxy, noProxySource }
+}
+
+/** `http://host:port` of the proxy, without its credentials: the only form that may be printed. */
+export function redactProxy(url: URL): string {
+  const port = url.port ? `:${url.port}` : ''
+  return `${url.protocol}//${url.hostname}${port}`
+}
+
+export function isLoopback(hostname: string): boolean {
+  const host = stripBrackets(hostname).toLowerCase()
+  return (
+    host === 'localhost' || host.endsWith('.localhost') || host.startsWith('127.') || host === '::1'
+  )
+}
+
+/** 169.254.0.0/16 and fe80::/10: cloud metadata services live there, and no registry does. */
+export function isLinkLocal(hostname: string): boolean {
+  const host = stripBrackets(hostname).toLowerCase()
+  if (isIP(host) === 4) return host.startsWith('169.254.')
+  if (isIP(host) === 6) return /^fe[89ab][0-9a-f]:/.test(host) || /^::ffff:169\.254\./.test(host)
+  return false
+}
+
+export function stripBrackets(hostname: string): string {
+  return hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname
+}
+
+export function routeFor(url: URL, settings: ProxySettings): Route {
+  if (!settings.url) return { via: 'direct', reason: 'no proxy is configured' }
+  if (isLoopback(url.hostname)) return { via: 'direct', reason: 'loopback is never proxied' }
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80')
+  const entry = settings.noProxy.find((e) => noProxyMatches(e, url.hostname, port))
+  if (entry !== undefined) {
+    return { via: 'direct', reason: `${settings.noProxySource ?? 'no_proxy'} entry '${entry}'` }
+  }
+  const from = settings.source === 'input' ? 'the proxy input' : settings.source
+  return { via: 'proxy', reason: `proxy from ${from}` }
+}
+
+/** One `no_proxy` entry against a host: `*`, `host`, `.suffix`, `*.suffix`, `host:port`, IP, CIDR. */
+export function noProxyMatches(entry: string, hostname: string, port: string): boolean {
+  const host = stripBrackets(hostname).toLowerCase()
+  if (entry === '*') return true
+  if (entry.includes('/')) return cidrContains(entry, host)
+
+  let pattern = entry
+  let entryPort: string | undefined
+  const portMatch = /^(.*[^:]):(\d+)$/.exec(pattern)
+  if (portMatch && !(isIP(pattern) === 6)) [, pattern, entryPort] = portMatch
+  pattern = stripBrackets(pattern)
+  if (entryPort !== undefined && entryPort !== port) return false
+  if (pattern.startsWith('*.')) pattern = pattern.slice(1)
+  if (pattern.startsWith('.')) return host === pattern.slice(1) || host.endsWith(pattern)
+  return host === pattern || (isIP(host) === 0 && host.endsWith(`.${pattern}`))
+}
+
+function cidrContains(cidr: string, host: string): boolean {
+  const [base, bitsText] = cidr.split('/')
+  const bits = Number(bitsText)
+  const family = isIP(base)
+  if (family === 0 || family !== isIP(host) || !Number.isInteger(bits)) return false
+  const a = ipToBigInt(base, family)
+  const b = ipToBigInt(host, family)
+  const width = family === 4 ? 32 : 128
+  if (bits < 0 || bits > width) return false
+  const shift = BigInt(width - bits)
+  return a >> shift === b >> shift
+}
+
+function ipToBigInt(ip: string, family: number): bigint {
+  if (family === 4) {
+    return ip.split('.').reduce((acc, part) => (acc << 8n) + BigInt(Number(part)), 0n)
+  }
+  // Expand `::` and an embedded IPv4 tail into eight 16-bit groups.
+  let text = ip
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text)
+  if (v4) {
+    const n = ipToBigInt(v4[1], 4)
+    text = text.slice(0, -v4[1].length) + `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`
+  }
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined]
+  const headGroups = head ? head.split(':') : []
+  const tailGroups = tail ? tail.split(':') : []
+  const missing = 8 - headGroups.length - tailGroups.length
+  const groups = [
+    ...headGroups,
+    ...Array<string>(tail === undefined ? 0 : missing).fill('0'),
+    ...tailGroups,
+  ]
+  return groups.reduce((acc, g) => (acc << 16n) + BigInt(parseInt(g || '0', 16)), 0n)
+}

@@ -1,0 +1,106 @@
+/** The typed report the core returns: everything the outputs, summary and annotations show. */
+import type { Hop, ResultCode } from './codes.js'
+import type { ProxySource, Route } from './proxy.js'
+
+export type Outcome = 'passed' | 'failed' | 'skipped'
+
+/** A failure, as data: which code, and a sentence fragment that says what happened. */
+export interface Finding {
+  code: ResultCode
+  /** What happened, safe to print (no secret can be in it). */
+  detail: string
+}
+
+export interface Check {
+  id: 'ping' | 'token' | 'registry'
+  title: string
+  hop: Hop
+  host: string
+  /** `GET /v2/`, with the path only: queries and headers stay out of the report. */
+  request: string
+  outcome: Outcome
+  status?: number
+  ms?: number
+  attempts?: number
+  finding?: Finding
+  via?: Route['via']
+  /** The failure happened at the proxy, not at `host`. */
+  atProxy?: boolean
+}
+
+export interface RateLimit {
+  limit?: string
+  remaining?: string
+  source?: string
+}
+
+export interface ImageCheck {
+  /** As written in the `images` input. */
+  image: string
+  /** host/repository:tag@digest */
+  name: string
+  registry: string
+  repository: string
+  reference: string
+  /** Checked without credentials: on another registry, or with none given. */
+  anonymous: boolean
+  outcome: Outcome
+  status?: number
+  ms?: number
+  digest?: string
+  finding?: Finding
+  /** The registry's own words when it refused the image. */
+  registryMessage?: string
+  rateLimit?: RateLimit
+}
+
+export interface Report {
+  registry: string
+  pullReady: boolean
+  result: ResultCode
+  message: string
+  /** The hop that decided `result` and its host, when something failed. */
+  failedHop?: Hop
+  failedHost?: string
+  checks: Check[]
+  images: ImageCheck[]
+  ssoStatus?: number
+  registryStatus?: number
+  tokenExpiresIn?: number
+  auth: {
+    /** How the registry wants to be spoken to, as its /v2/ said. */
+    scheme: 'bearer' | 'basic' | 'none' | 'unknown'
+    credentials: 'given' | 'anonymous' | 'incomplete'
+    realm?: string
+    realmSource?: 'challenge' | 'auth-url' | 'known'
+    discoveredRealm?: string
+  }
+  proxy: {
+    url?: string
+    source: ProxySource
+    schemeAssumed: boolean
+    noProxy: string[]
+    noProxySource?: string
+  }
+  routes: { host: string; via: Route['via']; reason: string }[]
+  /** Things worth knowing that do not fail the run (auth-url differs, clock skew, …). */
+  notes: string[]
+  durationMs: number
+}
+
+/** The report of a run that stopped at its inputs: nothing was sent anywhere. */
+export function invalidInputReport(message: string, registry: string): Report {
+  return {
+    registry,
+    pullReady: false,
+    result: 'invalid-input',
+    message,
+    checks: [],
+    images: [],
+    auth: { scheme: 'unknown', credentials: 'anonymous' },
+    proxy: { source: 'none', schemeAssumed: false, noProxy: [] },
+    routes: [],
+    notes: [],
+    durationMs: 0,
+  }
+}
