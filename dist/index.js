@@ -32915,7 +32915,7 @@ class Preflight {
         // 1. Reach /v2/ and read the challenge.
         const ping = await this.ping();
         // 2. The token service, at the announced realm, the auth-url override, or the known realm.
-        const endpoint = this.chooseRealm(ping.endpoint);
+        const endpoint = this.chooseRealm(ping.endpoint, ping.check.status !== undefined);
         const firstRepo = this.config.images.find((i) => i.registry === registry)?.repository;
         let auth;
         if (endpoint?.scheme === 'bearer') {
@@ -32963,14 +32963,16 @@ class Preflight {
             return { check };
         const endpoint = readEndpoint(answer);
         if ('code' in endpoint) {
-            fail(check, endpoint);
+            // A 429 or 5xx was already judged, with what the retries learned.
+            if (check.outcome !== 'failed')
+                fail(check, endpoint);
             return { check };
         }
         this.report.auth = { ...this.report.auth, scheme: endpoint.scheme };
         return { check, endpoint };
     }
     /** Picks the token realm: auth-url wins; else the challenge's; else, if /v2/ was not reached, the known one. */
-    chooseRealm(endpoint) {
+    chooseRealm(endpoint, answered) {
         const { authUrl, registry } = this.config;
         const auth = this.report.auth;
         if (endpoint?.realm)
@@ -32997,14 +32999,14 @@ class Preflight {
             return endpoint;
         }
         const known = KNOWN_REALMS[registry];
-        if (!known)
+        if (!known || answered)
             return undefined;
         auth.realm = known.realm;
         auth.realmSource = 'known';
         return { scheme: 'bearer', realm: new URL(known.realm), service: known.service };
     }
     /** The token request that proves (or disproves) the credentials: the `sso-status` check. */
-    async tokenCheck(endpoint, repository) {
+    tokenCheck(endpoint, repository) {
         const realm = endpoint.realm;
         const check = {
             id: 'token',
@@ -33023,9 +33025,12 @@ class Preflight {
                 detail: `${this.config.registry} needs credentials, but the ${this.config.missing} input is empty`,
             };
             fail(check, finding);
-            return { finding };
+            return Promise.resolve({ finding });
         }
-        const auth = await this.fetchToken(this.config.registry, endpoint, repository, this.basicHeader, check);
+        const auth = this.fetchToken(this.config.registry, endpoint, repository, this.basicHeader, check);
+        // The images of this repository share this token rather than asking again.
+        if (repository)
+            this.tokens.set(`${this.config.registry}/${repository}`, auth);
         return auth;
     }
     basicAuth() {

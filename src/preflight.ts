@@ -139,7 +139,7 @@ class Preflight {
     // 1. Reach /v2/ and read the challenge.
     const ping = await this.ping()
     // 2. The token service, at the announced realm, the auth-url override, or the known realm.
-    const endpoint = this.chooseRealm(ping.endpoint)
+    const endpoint = this.chooseRealm(ping.endpoint, ping.check.status !== undefined)
     const firstRepo = this.config.images.find((i) => i.registry === registry)?.repository
     let auth: Auth | undefined
     if (endpoint?.scheme === 'bearer') {
@@ -198,7 +198,8 @@ class Preflight {
     if (!answer) return { check }
     const endpoint = readEndpoint(answer)
     if ('code' in endpoint) {
-      fail(check, endpoint)
+      // A 429 or 5xx was already judged, with what the retries learned.
+      if (check.outcome !== 'failed') fail(check, endpoint)
       return { check }
     }
     this.report.auth = { ...this.report.auth!, scheme: endpoint.scheme }
@@ -206,7 +207,7 @@ class Preflight {
   }
 
   /** Picks the token realm: auth-url wins; else the challenge's; else, if /v2/ was not reached, the known one. */
-  private chooseRealm(endpoint: Endpoint | undefined): Endpoint | undefined {
+  private chooseRealm(endpoint: Endpoint | undefined, answered: boolean): Endpoint | undefined {
     const { authUrl, registry } = this.config
     const auth = this.report.auth!
     if (endpoint?.realm) auth.discoveredRealm = safeHref(endpoint.realm)
@@ -233,14 +234,14 @@ class Preflight {
       return endpoint
     }
     const known = KNOWN_REALMS[registry]
-    if (!known) return undefined
+    if (!known || answered) return undefined
     auth.realm = known.realm
     auth.realmSource = 'known'
     return { scheme: 'bearer', realm: new URL(known.realm), service: known.service }
   }
 
   /** The token request that proves (or disproves) the credentials: the `sso-status` check. */
-  private async tokenCheck(endpoint: Endpoint, repository: string | undefined): Promise<Auth> {
+  private tokenCheck(endpoint: Endpoint, repository: string | undefined): Promise<Auth> {
     const realm = endpoint.realm!
     const check: Check = {
       id: 'token',
@@ -259,15 +260,17 @@ class Preflight {
         detail: `${this.config.registry} needs credentials, but the ${this.config.missing} input is empty`,
       }
       fail(check, finding)
-      return { finding }
+      return Promise.resolve({ finding })
     }
-    const auth = await this.fetchToken(
+    const auth = this.fetchToken(
       this.config.registry,
       endpoint,
       repository,
       this.basicHeader,
       check,
     )
+    // The images of this repository share this token rather than asking again.
+    if (repository) this.tokens.set(`${this.config.registry}/${repository}`, auth)
     return auth
   }
 

@@ -1,0 +1,518 @@
+/**
+ * The procedure's logic against scripted registries (nock). The network path itself (TLS,
+ * timeouts, proxies, the built action) is tested against real servers in action.test.ts.
+ */
+import nock from 'nock'
+import { preflight, type PreflightConfig, type PreflightDeps } from '../src/preflight.js'
+import { parseImageRef } from '../src/reference.js'
+import type { Report } from '../src/report.js'
+
+const REGISTRY = 'registry.redhat.io'
+const BASE = `https://${REGISTRY}`
+const REALM_PATH = '/auth/realms/rhcc/protocol/redhat-docker-v2/auth'
+const CHALLENGE = `Bearer realm="${BASE}${REALM_PATH}",service="docker-registry"`
+const USER = '12345678|ci-pipeline'
+const PASSWORD = 'eyJhbGciOiJSUzUxMiJ9.secret-password-value'
+const BASIC = Buffer.from(`${USER}:${PASSWORD}`).toString('base64')
+const TOKEN = 'eyJ0eXAiOiJKV1QifQ.issued-token-value'
+const API = {
+  'Docker-Distribution-Api-Version': 'registry/2.0',
+  'Content-Type': 'application/json',
+}
+
+interface Run {
+  report: Report
+  secrets: string[]
+  debug: string[]
+  sleeps: number[]
+}
+
+async function run(overrides: Partial<PreflightConfig> = {}, images: string[] = []): Promise<Run> {
+  const secrets: string[] = []
+  const debug: string[] = []
+  const sleeps: number[] = []
+  const registry = overrides.registry ?? REGISTRY
+  const config: PreflightConfig = {
+    registry,
+    credentials: { username: USER, password: PASSWORD },
+    images: images.map((i) => parseImageRef(i, registry)),
+    proxy: { source: 'none', schemeAssumed: false, noProxy: [] },
+    timeoutMs: 5000,
+    retries: 2,
+    ...overrides,
+  }
+  const deps: PreflightDeps = {
+    onSecret: (s) => secrets.push(s),
+    debug: (m) => debug.push(m),
+    sleep: async (ms) => void sleeps.push(ms),
+    now: () => Date.now(),
+    userAgent: 'test',
+    concurrency: 4,
+  }
+  const report = await preflight(config, deps)
+  return { report, secrets, debug, sleeps }
+}
+
+/** No secret in the report or the debug log: the properties every test checks. */
+function expectNoLeak({ report, debug }: Run, extra: string[] = []): void {
+  const text = JSON.stringify(report) + debug.join('\n')
+  for (const secret of [PASSWORD, BASIC, TOKEN, encodeURIComponent(PASSWORD), ...extra]) {
+    expect(text).not.toContain(secret)
+  }
+}
+
+function challenge(scope = nock(BASE)): nock.Scope {
+  return scope.get('/v2/').reply(
+    401,
+    { errors: [{ code: 'UNAUTHORIZED', message: 'unauthorized' }] },
+    {
+      ...API,
+      'WWW-Authenticate': CHALLENGE,
+    },
+  )
+}
+
+beforeAll(() => nock.disableNetConnect())
+afterEach(() => nock.cleanAll())
+afterAll(() => nock.enableNetConnect())
+
+describe("Red Hat's procedure", () => {
+  test('good credentials, entitled image: ok, with the token masked and its lifetime reported', async () => {
+    const api = challenge()
+      .get(REALM_PATH)
+      .query({
+        service: 'docker-registry',
+        scope: 'repository:ubi9/ubi:pull',
+        client_id: 'registry-auth-preflight',
+      })
+      .matchHeader('authorization', `Basic ${BASIC}`)
+      .reply(200, {
+        token: TOKEN,
+        access_token: TOKEN,
+        expires_in: 300,
+        issued_at: new Date().toISOString(),
+      })
+      .get('/v2/')
+      .matchHeader('authorization', `Bearer ${TOKEN}`)
+      .reply(200, {}, API)
+      .head('/v2/ubi9/ubi/manifests/latest')
+      .matchHeader('authorization', `Bearer ${TOKEN}`)
+      .matchHeader('accept', /application\/vnd\.oci\.image\.index\.v1\+json/)
+      .reply(200, '', { ...API, 'Docker-Content-Digest': 'sha256:' + 'a'.repeat(64) })
+
+    const r = await run({}, ['ubi9/ubi:latest'])
+    expect(r.report.result).toBe('ok')
+    expect(r.report.pullReady).toBe(true)
+    expect(r.report.ssoStatus).toBe(200)
+    expect(r.report.registryStatus).toBe(200)
+    expect(r.report.tokenExpiresIn).toBe(300)
+    expect(r.report.images[0]).toMatchObject({
+      outcome: 'passed',
+      status: 200,
+      digest: 'sha256:' + 'a'.repeat(64),
+    })
+    expect(r.secrets).toEqual(expect.arrayContaining([BASIC, TOKEN]))
+    expect(api.isDone()).toBe(true)
+    expectNoLeak(r)
+  })
+
+  test('wrong password: invalid-credentials from the token service; the registry and images are not asked', async () => {
+    challenge()
+      .get(REALM_PATH)
+      .query(true)
+      .reply(401, { errors: [{ code: 'UNAUTHORIZED', message: 'Invalid username or password' }] })
+    const r = await run({}, ['ubi9/ubi:latest'])
+    expect(r.report.result).toBe('invalid-credentials')
+    expect(r.report.ssoStatus).toBe(401)
+    expect(r.report.registryStatus).toBeUndefined()
+    expect(r.report.checks.map((c) => [c.id, c.outcome])).toEqual([
+      ['ping', 'passed'],
+      ['token', 'failed'],
+      ['registry', 'skipped'],
+    ])
+    expect(r.report.images[0].outcome).toBe('skipped')
+    expect(r.report.message).toMatch(/refused the credentials \(HTTP 401\)/)
+    expect(r.sleeps).toEqual([]) // a 401 is never retried
+    expectNoLeak(r)
+  })
+
+  test('token granted, registry refuses the image: access-denied with the registry’s own words', async () => {
+    challenge()
+      .get(REALM_PATH)
+      .query(true)
+      .reply(200, { token: TOKEN })
+      .get('/v2/')
+      .reply(200, {}, API)
+      .head('/v2/rhel9/postgresql-15/manifests/latest')
+      .reply(401, '', { ...API, 'WWW-Authenticate': `${CHALLENGE},error="insufficient_scope"` })
+      .get('/v2/rhel9/postgresql-15/manifests/latest')
+      .reply(
+        401,
+        { errors: [{ code: 'UNAUTHORIZED', message: 'Please login to the Red Hat Registry' }] },
+        API,
+      )
+    const r = await run({}, ['rhel9/postgresql-15'])
+    expect(r.report.result).toBe('access-denied')
+    expect(r.report.tokenExpiresIn).toBe(60)
+    expect(r.report.images[0]).toMatchObject({
+      outcome: 'failed',
+      status: 401,
+      registryMessage: 'Please login to the Red Hat Registry',
+    })
+    expectNoLeak(r)
+  })
+
+  test('registry refuses the token on /v2/: access-denied', async () => {
+    challenge()
+      .get(REALM_PATH)
+      .query(true)
+      .reply(200, { access_token: TOKEN })
+      .get('/v2/')
+      .reply(401, {}, API)
+    const r = await run()
+    expect(r.report.result).toBe('access-denied')
+    expect(r.report.registryStatus).toBe(401)
+  })
+
+  test("a missing image: image-not-found, with Red Hat's non-standard 404 body", async () => {
+    challenge()
+      .get(REALM_PATH)
+      .query(true)
+      .reply(200, { token: TOKEN })
+      .get('/v2/')
+      .reply(200, {}, API)
+      .head('/v2/ubi9/nope/manifests/latest')
+      .reply(404, '', API)
+      .get('/v2/ubi9/nope/manifests/latest')
+      .reply(404, { errors: [{ code: '404', message: 'Not Found' }] }, API)
+    const r = await run({}, ['ubi9/nope'])
+    expect(r.report.result).toBe('image-not-found')
+    expect(r.report.images[0].registryMessage).toBe('Not Found')
+  })
+
+  test('the first failing image in input order decides the result; every image is reported', async () => {
+    challenge()
+      .get(REALM_PATH)
+      .query(true)
+      .times(3)
+      .reply(200, { token: TOKEN })
+      .get('/v2/')
+      .reply(200, {}, API)
+      .head('/v2/a/ok/manifests/latest')
+      .reply(200, '', API)
+      .head('/v2/a/gone/manifests/latest')
+      .reply(404, '', API)
+      .get('/v2/a/gone/manifests/latest')
+      .reply(404, {}, API)
+      .head('/v2/a/denied/manifests/latest')
+      .reply(403, '', API)
+      .get('/v2/a/denied/manifests/latest')
+      .reply(403, {}, API)
+    const r = await run({}, ['a/ok', 'a/gone', 'a/denied'])
+    expect(r.report.result).toBe('image-not-found')
+    expect(r.report.images.map((i) => i.outcome)).toEqual(['passed', 'failed', 'failed'])
+  })
+})
+
+describe('credentials', () => {
+  test('both empty: an anonymous token is asked for; a 401 means missing-credentials', async () => {
+    challenge()
+      .get(REALM_PATH)
+      .query(true)
+      .matchHeader('authorization', (v) => v === undefined)
+      .reply(401, {})
+    const r = await run({ credentials: undefined })
+    expect(r.report.result).toBe('missing-credentials')
+    expect(r.report.message).toMatch(/forks and by Dependabot/)
+  })
+
+  test('both empty and the registry grants anonymous tokens: ok for a public image', async () => {
+    challenge()
+      .get(REALM_PATH)
+      .query(true)
+      .reply(200, { token: TOKEN })
+      .get('/v2/')
+      .reply(200, {}, API)
+      .head('/v2/pub/img/manifests/latest')
+      .reply(200, '', API)
+    const r = await run({ credentials: undefined }, ['pub/img'])
+    expect(r.report.result).toBe('ok')
+    expect(r.report.images[0].anonymous).toBe(true)
+  })
+
+  test('only the username: missing-credentials, and nothing is sent to the token service', async () => {
+    const scope = challenge()
+    const token = nock(BASE).get(REALM_PATH).query(true).reply(200, { token: TOKEN })
+    const r = await run({ credentials: undefined, missing: 'password' })
+    expect(r.report.result).toBe('missing-credentials')
+    expect(r.report.message).toMatch(/password input is empty/)
+    expect(scope.isDone()).toBe(true)
+    expect(token.isDone()).toBe(false)
+  })
+})
+
+describe('the token realm', () => {
+  test('auth-url overrides the announced realm, and the report says they differ', async () => {
+    challenge().get('/v2/').reply(200, {}, API)
+    const sso = nock('https://sso.redhat.com')
+      .get(REALM_PATH)
+      .query(true)
+      .reply(200, { token: TOKEN })
+    const r = await run({ authUrl: new URL(`https://sso.redhat.com${REALM_PATH}`) })
+    expect(sso.isDone()).toBe(true)
+    expect(r.report.result).toBe('ok')
+    expect(r.report.auth.realmSource).toBe('auth-url')
+    expect(r.report.notes.join(' ')).toMatch(/differs from the realm the registry announces/)
+  })
+
+  test('a realm with a query keeps it', async () => {
+    nock(BASE)
+      .get('/v2/')
+      .reply(
+        401,
+        {},
+        { ...API, 'WWW-Authenticate': `Bearer realm="${BASE}/auth?tenant=x",service="s"` },
+      )
+      .get('/auth')
+      .query({ tenant: 'x', service: 's', client_id: 'registry-auth-preflight' })
+      .reply(200, { token: TOKEN })
+      .get('/v2/')
+      .reply(200, {}, API)
+    expect((await run()).report.result).toBe('ok')
+  })
+
+  test('/v2/ unreachable: the token service is still tried at the realm Red Hat uses', async () => {
+    nock(BASE)
+      .get('/v2/')
+      .replyWithError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
+      .get(REALM_PATH)
+      .query(true)
+      .reply(200, { token: TOKEN })
+    const r = await run()
+    expect(r.report.result).toBe('connection-failed')
+    expect(r.report.auth.realmSource).toBe('known')
+    expect(r.report.checks.find((c) => c.id === 'token')).toMatchObject({
+      outcome: 'passed',
+      status: 200,
+    })
+    expect(r.report.ssoStatus).toBe(200)
+  })
+
+  test('a realm over plain http is refused: unexpected-response, and no credentials go there', async () => {
+    nock(BASE)
+      .get('/v2/')
+      .reply(
+        401,
+        {},
+        { ...API, 'WWW-Authenticate': 'Bearer realm="http://auth.example.com/token",service="x"' },
+      )
+    const plain = nock('http://auth.example.com')
+      .get('/token')
+      .query(true)
+      .reply(200, { token: TOKEN })
+    const r = await run()
+    expect(r.report.result).toBe('unexpected-response')
+    expect(r.report.message).toMatch(/not https/)
+    expect(plain.isDone()).toBe(false)
+  })
+
+  test('a realm on a link-local address is refused', async () => {
+    nock(BASE)
+      .get('/v2/')
+      .reply(
+        401,
+        {},
+        { ...API, 'WWW-Authenticate': 'Bearer realm="https://169.254.169.254/latest",service="x"' },
+      )
+    const r = await run()
+    expect(r.report.result).toBe('unexpected-response')
+    expect(r.report.message).toMatch(/link-local/)
+  })
+
+  test('quay.io sends Basic and Bearer in one header: Bearer is used', async () => {
+    nock('https://quay.io')
+      .get('/v2/')
+      .reply(
+        401,
+        {},
+        {
+          ...API,
+          'WWW-Authenticate':
+            'Basic realm="quay.io", Bearer realm="https://quay.io/v2/auth",service="quay.io"',
+        },
+      )
+      .get('/v2/auth')
+      .query(true)
+      .reply(200, { token: TOKEN })
+      .get('/v2/')
+      .reply(200, {}, API)
+    expect((await run({ registry: 'quay.io' })).report.result).toBe('ok')
+  })
+
+  test('a registry that asks for Basic only gets the credentials on /v2/', async () => {
+    nock('https://basic.example.com')
+      .get('/v2/')
+      .reply(401, {}, { ...API, 'WWW-Authenticate': 'Basic realm="registry"' })
+      .get('/v2/')
+      .matchHeader('authorization', `Basic ${BASIC}`)
+      .reply(200, {}, API)
+    const r = await run({ registry: 'basic.example.com' })
+    expect(r.report.result).toBe('ok')
+    expect(r.report.ssoStatus).toBeUndefined()
+    expect(r.report.registryStatus).toBe(200)
+  })
+})
+
+describe('answers no registry gives', () => {
+  test('an HTML page with 200 on /v2/: unexpected-response', async () => {
+    nock(BASE)
+      .get('/v2/')
+      .reply(200, '<!doctype html><title>Log in to the Wi-Fi</title>', {
+        'Content-Type': 'text/html',
+      })
+    const r = await run()
+    expect(r.report.result).toBe('unexpected-response')
+    expect(r.report.message).toMatch(/HTML page/)
+  })
+
+  test('a 200 from the token service without a token: unexpected-response', async () => {
+    challenge().get(REALM_PATH).query(true).reply(200, { expires_in: 300 })
+    const r = await run()
+    expect(r.report.result).toBe('unexpected-response')
+    expect(r.report.message).toMatch(/without a token/)
+  })
+
+  test('a 401 without any challenge: unexpected-response', async () => {
+    nock(BASE).get('/v2/').reply(401, {}, API)
+    expect((await run()).report.result).toBe('unexpected-response')
+  })
+})
+
+describe('retries', () => {
+  test('500 then 200: retried once with backoff, then ok', async () => {
+    nock(BASE).get('/v2/').reply(500, {}, API)
+    challenge()
+      .get(REALM_PATH)
+      .query(true)
+      .reply(200, { token: TOKEN })
+      .get('/v2/')
+      .reply(200, {}, API)
+    const r = await run()
+    expect(r.report.result).toBe('ok')
+    expect(r.sleeps).toEqual([1000])
+    expect(r.report.checks[0].attempts).toBe(2)
+  })
+
+  test('429 with Retry-After 3: waits 3 s as asked', async () => {
+    nock(BASE)
+      .get('/v2/')
+      .reply(429, {}, { ...API, 'Retry-After': '3' })
+    challenge()
+      .get(REALM_PATH)
+      .query(true)
+      .reply(200, { token: TOKEN })
+      .get('/v2/')
+      .reply(200, {}, API)
+    const r = await run()
+    expect(r.report.result).toBe('ok')
+    expect(r.sleeps).toEqual([3000])
+  })
+
+  test('429 with Retry-After over 30 s ends the retries: rate-limited, and the message says why', async () => {
+    nock(BASE)
+      .get('/v2/')
+      .reply(429, {}, { ...API, 'Retry-After': '120' })
+    const r = await run()
+    expect(r.report.result).toBe('rate-limited')
+    expect(r.sleeps).toEqual([])
+    expect(r.report.message).toMatch(/Retry-After asked for 120 s/)
+  })
+
+  test('persistent 503 from the token service: registry-error after 1 + retries attempts', async () => {
+    challenge().get(REALM_PATH).query(true).times(3).reply(503, 'busy')
+    const r = await run()
+    expect(r.report.result).toBe('registry-error')
+    expect(r.report.checks.find((c) => c.id === 'token')?.attempts).toBe(3)
+  })
+})
+
+describe('redirects and secrets', () => {
+  test('a redirect to another host arrives there without Authorization', async () => {
+    challenge()
+      .get(REALM_PATH)
+      .query(true)
+      .reply(200, { token: TOKEN })
+      .get('/v2/')
+      .reply(200, {}, API)
+    nock(BASE)
+      .head('/v2/ubi9/ubi/manifests/latest')
+      .reply(307, '', { Location: 'https://cdn.example.com/manifest' })
+    const cdn = nock('https://cdn.example.com', { badheaders: ['authorization'] })
+      .head('/manifest')
+      .reply(200, '', API)
+    const r = await run({}, ['ubi9/ubi'])
+    expect(cdn.isDone()).toBe(true)
+    expect(r.report.result).toBe('ok')
+  })
+
+  test('a redirect from https to http is refused: unexpected-response', async () => {
+    nock(BASE).get('/v2/').reply(302, '', { Location: 'http://registry.redhat.io/v2/' })
+    const r = await run()
+    expect(r.report.result).toBe('unexpected-response')
+    expect(r.report.message).toMatch(/https to http/)
+  })
+
+  test('a redirect loop ends after 5 redirects', async () => {
+    nock(BASE)
+      .get('/v2/')
+      .times(6)
+      .reply(302, '', { Location: `${BASE}/v2/` })
+    const r = await run()
+    expect(r.report.result).toBe('unexpected-response')
+    expect(r.report.message).toMatch(/more than 5 redirects/)
+  })
+})
+
+describe('images on other registries', () => {
+  test('are checked anonymously: no credential goes to a host the user did not name', async () => {
+    challenge()
+      .get(REALM_PATH)
+      .query(true)
+      .reply(200, { token: TOKEN })
+      .get('/v2/')
+      .reply(200, {}, API)
+    nock('https://registry-1.docker.io')
+      .get('/v2/')
+      .reply(
+        401,
+        {},
+        {
+          ...API,
+          'WWW-Authenticate':
+            'Bearer realm="https://auth.docker.io/token",service="registry.docker.io"',
+        },
+      )
+      .head('/v2/library/nginx/manifests/latest')
+      .reply(200, '', {
+        ...API,
+        'ratelimit-limit': '100;w=21600',
+        'ratelimit-remaining': '76;w=21600',
+      })
+    const hub = nock('https://auth.docker.io', { badheaders: ['authorization'] })
+      .get('/token')
+      .query({
+        service: 'registry.docker.io',
+        scope: 'repository:library/nginx:pull',
+        client_id: 'registry-auth-preflight',
+      })
+      .reply(200, { token: 'anon-token' })
+    const r = await run({}, ['docker.io/nginx'])
+    expect(hub.isDone()).toBe(true)
+    expect(r.report.result).toBe('ok')
+    expect(r.report.images[0]).toMatchObject({
+      anonymous: true,
+      registry: 'registry-1.docker.io',
+      rateLimit: { remaining: '76;w=21600' },
+    })
+  })
+})
