@@ -365,11 +365,9 @@ describe('the token realm', () => {
 
 describe('answers no registry gives', () => {
   test('an HTML page with 200 on /v2/: unexpected-response', async () => {
-    nock(BASE)
-      .get('/v2/')
-      .reply(200, '<!doctype html><title>Log in to the Wi-Fi</title>', {
-        'Content-Type': 'text/html',
-      })
+    nock(BASE).get('/v2/').reply(200, '<!doctype html><title>Log in to the Wi-Fi</title>', {
+      'Content-Type': 'text/html',
+    })
     const r = await run()
     expect(r.report.result).toBe('unexpected-response')
     expect(r.report.message).toMatch(/HTML page/)

@@ -31661,15 +31661,20 @@ function redactProxy(url) {
 }
 function isLoopback(hostname) {
     const host = stripBrackets(hostname).toLowerCase();
-    return (host === 'localhost' || host.endsWith('.localhost') || host.startsWith('127.') || host === '::1');
+    if ((0,external_node_net_.isIP)(host) === 4)
+        return host.startsWith('127.');
+    if ((0,external_node_net_.isIP)(host) === 6)
+        return host === '::1' || /^::ffff:(127\.|7f[0-9a-f]{2}:)/.test(host);
+    return host === 'localhost' || host.endsWith('.localhost');
 }
 /** 169.254.0.0/16 and fe80::/10: cloud metadata services live there, and no registry does. */
 function isLinkLocal(hostname) {
     const host = stripBrackets(hostname).toLowerCase();
     if ((0,external_node_net_.isIP)(host) === 4)
         return host.startsWith('169.254.');
+    // URL parsing writes an IPv4-mapped address in hex (`::ffff:a9fe:a9fe`).
     if ((0,external_node_net_.isIP)(host) === 6)
-        return /^fe[89ab][0-9a-f]:/.test(host) || /^::ffff:169\.254\./.test(host);
+        return /^fe[89ab][0-9a-f]:/.test(host) || /^::ffff:(169\.254\.|a9fe:)/.test(host);
     return false;
 }
 function stripBrackets(hostname) {
@@ -31785,7 +31790,7 @@ function parseImageRef(input, defaultRegistry) {
             throw new InvalidReference(`the digest '${digest}' is not sha256:<64 hex digits>`);
         }
     }
-    let registry = defaultRegistry;
+    let registry = DOCKER_HUB_ALIASES.has(defaultRegistry) ? DOCKER_HUB : defaultRegistry;
     const slash = rest.indexOf('/');
     if (slash >= 0) {
         const first = rest.slice(0, slash);
@@ -31935,12 +31940,20 @@ function secretsOf(read, env) {
     try {
         const password = resolveProxySettings(read('proxy'), env).url?.password;
         if (password)
-            forms.push(...secretForms(password), ...secretForms(decodeURIComponent(password)));
+            forms.push(...secretForms(password), ...secretForms(decodeLeniently(password)));
     }
     catch {
         // An unreadable proxy is reported as invalid input, without its text.
     }
     return [...new Set(forms)];
+}
+function decodeLeniently(value) {
+    try {
+        return decodeURIComponent(value);
+    }
+    catch {
+        return value;
+    }
 }
 /** The value and the forms it takes in a URL or a header line. */
 function secretForms(value) {
@@ -31948,10 +31961,13 @@ function secretForms(value) {
     return [value, trimmed, encodeURIComponent(trimmed), ...trimmed.split(/\r?\n/)].filter((v) => v.trim().length > 0);
 }
 function parseImages(text, registry) {
+    // Comment lines go first, so a comma inside one does not make an image of its tail.
     const entries = text
-        .split(/[\n,]/)
+        .split('\n')
+        .filter((line) => !line.trim().startsWith('#'))
+        .flatMap((line) => line.split(','))
         .map((e) => e.trim())
-        .filter((e) => e !== '' && !e.startsWith('#'));
+        .filter((e) => e !== '');
     if (entries.length > MAX_IMAGES)
         throw new InputError('images', `Too many images: ${entries.length}; at most ${MAX_IMAGES}.`);
     const seen = new Set();
@@ -31983,7 +31999,8 @@ function parseAuthUrl(text) {
         url = new URL(text);
     }
     catch {
-        throw new InputError('auth-url', `Invalid auth-url '${printable(text)}'. Expected an https URL of the token endpoint.`);
+        // Not quoted back: an unreadable URL may still carry credentials.
+        throw new InputError('auth-url', 'Invalid auth-url: it is not a URL. Expected an https URL of the token endpoint.');
     }
     if (url.username || url.password) {
         throw new InputError('auth-url', 'Invalid auth-url: it must not carry credentials; use the username and password inputs.');
@@ -32044,6 +32061,9 @@ function outputsOf(report) {
 
 ;// CONCATENATED MODULE: ./src/challenge.ts
 const TOKEN_CHAR = /[!#$%&'*+.^_`|~0-9A-Za-z-]/;
+const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** token68 (RFC 9110 §11.2): base64 and friends. */
+const TOKEN68_CHAR = /[0-9A-Za-z\-._~+/]/;
 function parseChallenges(headerValues) {
     const challenges = [];
     let malformed = false;
@@ -32147,15 +32167,21 @@ function parseOne(input) {
         // A token68 after the scheme (`Negotiate abc==`) carries no parameter we use: skip it.
         // It is told from a first parameter (`Bearer realm=…`) by what follows its `=` signs.
         const save = i;
-        if (readToken()) {
+        const start68 = i;
+        while (i < n && TOKEN68_CHAR.test(input[i]))
+            i++;
+        if (i > start68) {
+            const word68 = input.slice(start68, i);
+            skipSpace();
             let equals = 0;
             while (i < n && input[i] === '=') {
                 i++;
                 equals++;
             }
             skipSpace();
-            const token68 = equals !== 1 || i >= n || input[i] === ',';
-            if (!token68)
+            // `name = value` is a parameter (white space around `=` is allowed); `abc==` is not.
+            const param = equals === 1 && i < n && input[i] !== ',' && TOKEN_RE.test(word68);
+            if (param)
                 i = save;
         }
     }
@@ -32345,6 +32371,9 @@ function parseRetryAfter(value, nowMs) {
     const text = value.trim();
     if (/^\d+$/.test(text))
         return Number(text) * 1000;
+    // An HTTP date always ends in GMT; V8's lenient Date.parse would find a date in any text.
+    if (!/GMT$/.test(text))
+        return undefined;
     const date = Date.parse(text);
     if (Number.isNaN(date))
         return undefined;
@@ -32803,7 +32832,10 @@ function parseTokenResponse(body) {
         return { ok: false, reason: 'the token service answered 200 without a token' };
     const expires = Number(record.expires_in);
     const expiresIn = Number.isFinite(expires) && expires >= MIN_EXPIRES_IN ? Math.floor(expires) : MIN_EXPIRES_IN;
-    const issued = typeof record.issued_at === 'string' ? new Date(record.issued_at) : undefined;
+    const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+    const issued = typeof record.issued_at === 'string' && rfc3339.test(record.issued_at)
+        ? new Date(record.issued_at)
+        : undefined;
     const issuedAt = issued && !Number.isNaN(issued.getTime()) ? issued : undefined;
     return { ok: true, token: { token, expiresIn, issuedAt } };
 }

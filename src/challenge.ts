@@ -17,6 +17,9 @@ export interface ParsedChallenges {
 }
 
 const TOKEN_CHAR = /[!#$%&'*+.^_`|~0-9A-Za-z-]/
+const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+/** token68 (RFC 9110 §11.2): base64 and friends. */
+const TOKEN68_CHAR = /[0-9A-Za-z\-._~+/]/
 
 export function parseChallenges(headerValues: readonly string[]): ParsedChallenges {
   const challenges: Challenge[] = []
@@ -117,15 +120,20 @@ function parseOne(input: string): ParsedChallenges {
     // A token68 after the scheme (`Negotiate abc==`) carries no parameter we use: skip it.
     // It is told from a first parameter (`Bearer realm=…`) by what follows its `=` signs.
     const save = i
-    if (readToken()) {
+    const start68 = i
+    while (i < n && TOKEN68_CHAR.test(input[i])) i++
+    if (i > start68) {
+      const word68 = input.slice(start68, i)
+      skipSpace()
       let equals = 0
       while (i < n && input[i] === '=') {
         i++
         equals++
       }
       skipSpace()
-      const token68 = equals !== 1 || i >= n || input[i] === ','
-      if (!token68) i = save
+      // `name = value` is a parameter (white space around `=` is allowed); `abc==` is not.
+      const param = equals === 1 && i < n && input[i] !== ',' && TOKEN_RE.test(word68)
+      if (param) i = save
     }
   }
   if (challenges.length === 0 && input.trim() !== '') malformed = true

@@ -157,11 +157,19 @@ export function secretsOf(read: InputReader, env: NodeJS.ProcessEnv): string[] {
   const forms = secretForms(read('password'))
   try {
     const password = resolveProxySettings(read('proxy'), env).url?.password
-    if (password) forms.push(...secretForms(password), ...secretForms(decodeURIComponent(password)))
+    if (password) forms.push(...secretForms(password), ...secretForms(decodeLeniently(password)))
   } catch {
     // An unreadable proxy is reported as invalid input, without its text.
   }
   return [...new Set(forms)]
+}
+
+function decodeLeniently(value: string): string {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
+  }
 }
 
 /** The value and the forms it takes in a URL or a header line. */
@@ -173,10 +181,13 @@ function secretForms(value: string): string[] {
 }
 
 function parseImages(text: string, registry: string): ImageRef[] {
+  // Comment lines go first, so a comma inside one does not make an image of its tail.
   const entries = text
-    .split(/[\n,]/)
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('#'))
+    .flatMap((line) => line.split(','))
     .map((e) => e.trim())
-    .filter((e) => e !== '' && !e.startsWith('#'))
+    .filter((e) => e !== '')
   if (entries.length > MAX_IMAGES)
     throw new InputError('images', `Too many images: ${entries.length}; at most ${MAX_IMAGES}.`)
   const seen = new Set<string>()
@@ -208,9 +219,10 @@ function parseAuthUrl(text: string): URL | undefined {
   try {
     url = new URL(text)
   } catch {
+    // Not quoted back: an unreadable URL may still carry credentials.
     throw new InputError(
       'auth-url',
-      `Invalid auth-url '${printable(text)}'. Expected an https URL of the token endpoint.`,
+      'Invalid auth-url: it is not a URL. Expected an https URL of the token endpoint.',
     )
   }
   if (url.username || url.password) {

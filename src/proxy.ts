@@ -63,16 +63,18 @@ export function redactProxy(url: URL): string {
 
 export function isLoopback(hostname: string): boolean {
   const host = stripBrackets(hostname).toLowerCase()
-  return (
-    host === 'localhost' || host.endsWith('.localhost') || host.startsWith('127.') || host === '::1'
-  )
+  if (isIP(host) === 4) return host.startsWith('127.')
+  if (isIP(host) === 6) return host === '::1' || /^::ffff:(127\.|7f[0-9a-f]{2}:)/.test(host)
+  return host === 'localhost' || host.endsWith('.localhost')
 }
 
 /** 169.254.0.0/16 and fe80::/10: cloud metadata services live there, and no registry does. */
 export function isLinkLocal(hostname: string): boolean {
   const host = stripBrackets(hostname).toLowerCase()
   if (isIP(host) === 4) return host.startsWith('169.254.')
-  if (isIP(host) === 6) return /^fe[89ab][0-9a-f]:/.test(host) || /^::ffff:169\.254\./.test(host)
+  // URL parsing writes an IPv4-mapped address in hex (`::ffff:a9fe:a9fe`).
+  if (isIP(host) === 6)
+    return /^fe[89ab][0-9a-f]:/.test(host) || /^::ffff:(169\.254\.|a9fe:)/.test(host)
   return false
 }
 

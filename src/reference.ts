@@ -58,7 +58,7 @@ export function parseImageRef(input: string, defaultRegistry: string): ImageRef 
     }
   }
 
-  let registry = defaultRegistry
+  let registry = DOCKER_HUB_ALIASES.has(defaultRegistry) ? DOCKER_HUB : defaultRegistry
   const slash = rest.indexOf('/')
   if (slash >= 0) {
     const first = rest.slice(0, slash)

@@ -15,6 +15,8 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
   if (!value) return undefined
   const text = value.trim()
   if (/^\d+$/.test(text)) return Number(text) * 1000
+  // An HTTP date always ends in GMT; V8's lenient Date.parse would find a date in any text.
+  if (!/GMT$/.test(text)) return undefined
   const date = Date.parse(text)
   if (Number.isNaN(date)) return undefined
   return Math.max(0, date - nowMs)

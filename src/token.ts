@@ -45,7 +45,11 @@ export function parseTokenResponse(body: Buffer): TokenParse {
   const expires = Number(record.expires_in)
   const expiresIn =
     Number.isFinite(expires) && expires >= MIN_EXPIRES_IN ? Math.floor(expires) : MIN_EXPIRES_IN
-  const issued = typeof record.issued_at === 'string' ? new Date(record.issued_at) : undefined
+  const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/
+  const issued =
+    typeof record.issued_at === 'string' && rfc3339.test(record.issued_at)
+      ? new Date(record.issued_at)
+      : undefined
   const issuedAt = issued && !Number.isNaN(issued.getTime()) ? issued : undefined
   return { ok: true, token: { token, expiresIn, issuedAt } }
 }
