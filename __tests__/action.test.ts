@@ -1,0 +1,369 @@
+/**
+ * The built action (dist/index.js) run as the runner runs it — INPUT_* variables, GITHUB_OUTPUT
+ * and GITHUB_STEP_SUMMARY files, stdout — against real HTTPS servers on 127.0.0.1 with their
+ * own CA. Each test asserts what a user sees (outputs, exit status, the summary's verdict) and
+ * that no secret reached any of it, with step debug logging on.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  closedPort,
+  fakeManifest,
+  startBlackHole,
+  startFakeRedHat,
+  startPlainServer,
+} from '../scripts/lib/fake-registry.mjs'
+import { runAction } from '../scripts/lib/run-action.mjs'
+import { makeCertificates, makeRogueCertificates, type Certificates } from '../scripts/lib/tls.mjs'
+
+const USER = '12345678|ci-pipeline'
+const PASSWORD = 'eyJhbGciOiJSUzUxMiJ9.c2VjcmV0LXNlcnZpY2UtYWNjb3VudA.sig+/='
+const BASIC = Buffer.from(`${USER}:${PASSWORD}`).toString('base64')
+const IMAGES = { 'ubi9/ubi': ['latest', '9.4'], 'rhel9/postgresql-15': ['latest'] }
+
+type Fake = Awaited<ReturnType<typeof startFakeRedHat>>
+type Run = Awaited<ReturnType<typeof runAction>>
+
+let dir: string
+let tls: Certificates
+let rogue: Certificates
+const servers: { close: () => Promise<void> }[] = []
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'preflight-action-'))
+  tls = await makeCertificates(dir)
+  rogue = await makeRogueCertificates(dir)
+})
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()))
+})
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+async function fakeRedHat(
+  options: Partial<Parameters<typeof startFakeRedHat>[0]> = {},
+): Promise<Fake> {
+  const fake = await startFakeRedHat({
+    tls,
+    users: { [USER]: PASSWORD },
+    images: IMAGES,
+    ...options,
+  })
+  servers.push(fake)
+  return fake
+}
+
+/** Runs dist/index.js with step debug logging on, trusting the test CA. */
+function act(
+  inputs: Record<string, string>,
+  env: Record<string, string | undefined> = {},
+): Promise<Run> {
+  return runAction({
+    inputs: { username: USER, password: PASSWORD, retries: '0', timeout: '5', ...inputs },
+    env: { NODE_EXTRA_CA_CERTS: tls.caPath, ACTIONS_STEP_DEBUG: 'true', RUNNER_DEBUG: '1', ...env },
+    timeoutMs: 30_000,
+  })
+}
+
+/**
+ * No secret anywhere a person or a later step could read it: stdout (the runner's own
+ * `::add-mask::` commands aside: the runner consumes them), stderr, every output, the summary.
+ */
+function expectNoLeak(run: Run, tokens: string[] = [], extra: string[] = []): void {
+  const stdout = run.stdout
+    .split('\n')
+    .filter((line) => !line.startsWith('::add-mask::'))
+    .join('\n')
+  const places = {
+    stdout,
+    stderr: run.stderr,
+    outputs: JSON.stringify(run.outputs),
+    summary: run.summary,
+  }
+  const secrets = [PASSWORD, BASIC, encodeURIComponent(PASSWORD), ...tokens, ...extra]
+  for (const [place, text] of Object.entries(places)) {
+    for (const secret of secrets) {
+      if (text.includes(secret))
+        throw new Error(`a secret (${secret.slice(0, 4)}…) leaked into ${place}`)
+    }
+  }
+}
+
+/** Every token the service issued was registered with the mask. */
+function expectMasked(run: Run, tokens: string[]): void {
+  const masks = run.stdout.split('\n').filter((l) => l.startsWith('::add-mask::'))
+  for (const secret of [PASSWORD, BASIC, ...tokens])
+    expect(masks).toContain(`::add-mask::${secret}`)
+}
+
+function verdict(run: Run): string {
+  return run.summary.split('\n')[0]
+}
+
+function report(run: Run): {
+  checks: { id: string; attempts?: number }[]
+  images: { registryMessage?: string }[]
+} {
+  return JSON.parse(run.outputs.report)
+}
+
+describe('a registry like registry.redhat.io', () => {
+  test('good service-account credentials: ok, exit 0, the token masked', async () => {
+    const fake = await fakeRedHat()
+    const run = await act({ registry: fake.host, images: 'ubi9/ubi:latest\nrhel9/postgresql-15' })
+    expect(run.code).toBe(0)
+    expect(run.outputs).toMatchObject({
+      'pull-ready': 'true',
+      result: 'ok',
+      'sso-status': '200',
+      'registry-status': '200',
+      'token-expires-in': '300',
+      'failed-images': '',
+    })
+    expect(verdict(run)).toBe('## ✅ Pulls will succeed')
+    expect(fake.issuedTokens.length).toBeGreaterThan(0)
+    expectMasked(run, fake.issuedTokens)
+    expectNoLeak(run, fake.issuedTokens)
+  })
+
+  test("wrong password: invalid-credentials (Red Hat's 401 body), exit 1", async () => {
+    const fake = await fakeRedHat()
+    const run = await act({ registry: fake.host, images: 'ubi9/ubi', password: 'not-the-password' })
+    expect(run.code).toBe(1)
+    expect(run.outputs).toMatchObject({
+      'pull-ready': 'false',
+      result: 'invalid-credentials',
+      'sso-status': '401',
+      'registry-status': '',
+      'token-expires-in': '',
+      'failed-images': 'ubi9/ubi',
+    })
+    expect(verdict(run)).toBe('## ❌ Pulls will fail: the credentials were refused')
+    expect(run.summary).toContain('### How to fix (`invalid-credentials`)')
+    expect(run.stdout).toMatch(
+      /^::error::The token service at 127\.0\.0\.1:\d+ refused the credentials/m,
+    )
+    expectNoLeak(run, fake.issuedTokens, ['not-the-password'])
+  })
+
+  test('token granted but the registry refuses the image: access-denied with its own words', async () => {
+    const fake = await fakeRedHat({ entitlements: { [USER]: ['ubi9/ubi'] } })
+    const run = await act({ registry: fake.host, images: 'ubi9/ubi\nrhel9/postgresql-15:latest' })
+    expect(run.code).toBe(1)
+    expect(run.outputs.result).toBe('access-denied')
+    expect(run.outputs['failed-images']).toBe('rhel9/postgresql-15:latest')
+    expect(verdict(run)).toBe('## ❌ Pulls will fail: the registry denied access')
+    expect(report(run).images[1].registryMessage).toMatch(/Please login to the Red Hat Registry/)
+    expectNoLeak(run, fake.issuedTokens)
+  })
+
+  test('a tag that does not exist: image-not-found', async () => {
+    const fake = await fakeRedHat()
+    const run = await act({ registry: fake.host, images: 'ubi9/ubi:8.0-nope' })
+    expect(run.code).toBe(1)
+    expect(run.outputs.result).toBe('image-not-found')
+    expect(run.outputs['failed-images']).toBe('ubi9/ubi:8.0-nope')
+    expect(verdict(run)).toBe('## ❌ Pulls will fail: an image was not found')
+    expectNoLeak(run, fake.issuedTokens)
+  })
+
+  test('an image by digest pulls', async () => {
+    const fake = await fakeRedHat()
+    const { digest } = fakeManifest('ubi9/ubi', '9.4')
+    const run = await act({ registry: fake.host, images: `${fake.host}/ubi9/ubi@${digest}` })
+    expect(run.outputs.result).toBe('ok')
+  })
+
+  test('fail-on-error false: the step passes and the outputs still say why', async () => {
+    const fake = await fakeRedHat()
+    const run = await act({ registry: fake.host, password: 'wrong', 'fail-on-error': 'false' })
+    expect(run.code).toBe(0)
+    expect(run.outputs).toMatchObject({ 'pull-ready': 'false', result: 'invalid-credentials' })
+    expect(run.stdout).toMatch(/^::warning title=registry-auth-preflight%3A invalid-credentials::/m)
+  })
+
+  test('an empty password: missing-credentials with the fork and Dependabot hint; nothing sent', async () => {
+    const fake = await fakeRedHat()
+    const run = await act({ registry: fake.host, password: '' })
+    expect(run.code).toBe(1)
+    expect(run.outputs.result).toBe('missing-credentials')
+    expect(run.outputs.message).toMatch(/forks and by Dependabot/)
+    expect(fake.requests.some((r) => r.url.startsWith('/auth/'))).toBe(false)
+  })
+
+  test('a password with a trailing newline: trimmed as login steps do, with a warning', async () => {
+    const fake = await fakeRedHat()
+    const run = await act({ registry: fake.host, password: `${PASSWORD}\n` })
+    expect(run.outputs.result).toBe('ok')
+    expect(run.stdout).toMatch(/^::warning::The password input has a newline at its start or end/m)
+    expectNoLeak(run, fake.issuedTokens)
+  })
+})
+
+describe('network failures', () => {
+  test('a closed port: connection-failed, and the token service is not pretended to be known', async () => {
+    const port = await closedPort()
+    const run = await act({ registry: `127.0.0.1:${port}` })
+    expect(run.code).toBe(1)
+    expect(run.outputs).toMatchObject({
+      result: 'connection-failed',
+      'sso-status': '',
+      'registry-status': '',
+    })
+    expect(verdict(run)).toBe('## ❌ Pulls will fail: the connection failed')
+    expectNoLeak(run)
+  })
+
+  test('a server that accepts and never answers: timeout within the deadline', async () => {
+    const hole = await startBlackHole()
+    servers.push(hole)
+    const run = await act({ registry: hole.host, timeout: '1' })
+    expect(run.code).toBe(1)
+    expect(run.outputs.result).toBe('timeout')
+    expect(verdict(run)).toBe('## ❌ Pulls will fail: no answer in time')
+    expect(run.durationMs).toBeLessThan(10_000) // a hang would hit the harness's 30 s kill
+    expectNoLeak(run)
+  })
+
+  test('a host name that does not resolve: dns-error', async () => {
+    const run = await act({ registry: 'registry.does-not-exist.invalid' })
+    expect(run.code).toBe(1)
+    expect(run.outputs.result).toBe('dns-error')
+    expect(verdict(run)).toBe('## ❌ Pulls will fail: a host name does not resolve')
+    expectNoLeak(run)
+  })
+
+  test('a certificate from an unknown CA: tls-error', async () => {
+    const fake = await fakeRedHat({ tls: rogue })
+    const run = await act({ registry: fake.host })
+    expect(run.code).toBe(1)
+    expect(run.outputs.result).toBe('tls-error')
+    expect(run.outputs.message).toMatch(/NODE_EXTRA_CA_CERTS/)
+    expect(verdict(run)).toBe('## ❌ Pulls will fail: a certificate did not verify')
+    expect(fake.requests).toHaveLength(0) // no request, so no credential, crossed the bad TLS
+    expectNoLeak(run)
+  })
+})
+
+describe('answers no registry gives', () => {
+  test('an HTML page with 200 (a captive portal): unexpected-response', async () => {
+    const fake = await fakeRedHat({
+      handler: (_req: IncomingMessage, res: ServerResponse) => {
+        res
+          .writeHead(200, { 'Content-Type': 'text/html' })
+          .end('<!DOCTYPE html><h1>Sign in to the guest Wi-Fi</h1>')
+        return true
+      },
+    })
+    const run = await act({ registry: fake.host, images: 'ubi9/ubi' })
+    expect(run.code).toBe(1)
+    expect(run.outputs.result).toBe('unexpected-response')
+    expect(verdict(run)).toBe('## ❌ Pulls will fail: something other than the registry answered')
+    expectNoLeak(run)
+  })
+})
+
+describe('transient failures', () => {
+  test('500 then 200: retried, then ok', async () => {
+    const fake = await fakeRedHat({
+      handler: (req: IncomingMessage, res: ServerResponse, ctx: { url: URL; hits: number }) => {
+        if (ctx.url.pathname !== '/v2/' || ctx.hits !== 1) return false
+        res
+          .writeHead(500, { 'Content-Type': 'application/json' })
+          .end('{"errors":[{"code":"UNKNOWN"}]}')
+        return true
+      },
+    })
+    const run = await act({ registry: fake.host, retries: '2' })
+    expect(run.outputs.result).toBe('ok')
+    expect(report(run).checks.find((c) => c.id === 'ping')?.attempts).toBe(2)
+    expectNoLeak(run, fake.issuedTokens)
+  })
+
+  test('429 with Retry-After: waits as asked, then ok', async () => {
+    const fake = await fakeRedHat({
+      handler: (req: IncomingMessage, res: ServerResponse, ctx: { url: URL; hits: number }) => {
+        if (!ctx.url.pathname.startsWith('/auth/') || ctx.hits !== 1) return false
+        res.writeHead(429, { 'Retry-After': '1', 'Content-Type': 'application/json' }).end('{}')
+        return true
+      },
+    })
+    const run = await act({ registry: fake.host, retries: '2' })
+    expect(run.outputs).toMatchObject({ result: 'ok', 'sso-status': '200' })
+    expect(run.durationMs).toBeGreaterThanOrEqual(1000)
+    expectNoLeak(run, fake.issuedTokens)
+  })
+
+  test('429 with a Retry-After too long to wait: rate-limited at once', async () => {
+    const fake = await fakeRedHat({
+      handler: (req: IncomingMessage, res: ServerResponse, ctx: { url: URL }) => {
+        if (!ctx.url.pathname.startsWith('/auth/')) return false
+        res.writeHead(429, { 'Retry-After': '3600', 'Content-Type': 'application/json' }).end('{}')
+        return true
+      },
+    })
+    const run = await act({ registry: fake.host, retries: '2' })
+    expect(run.outputs).toMatchObject({ result: 'rate-limited', 'sso-status': '429' })
+    expect(run.outputs.message).toMatch(/Retry-After asked for 3600 s/)
+    expect(run.durationMs).toBeLessThan(10_000)
+  })
+})
+
+describe('secrets on the move', () => {
+  test('a redirect to another host arrives there without Authorization', async () => {
+    const { digest } = fakeManifest('ubi9/ubi', 'latest')
+    const mirror = await startPlainServer(tls, (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(200, {
+        'Docker-Distribution-Api-Version': 'registry/2.0',
+        'Docker-Content-Digest': digest,
+        'Content-Type': 'application/vnd.oci.image.index.v1+json',
+      })
+      res.end()
+    })
+    servers.push(mirror)
+    const fake = await fakeRedHat({
+      handler: (req: IncomingMessage, res: ServerResponse, ctx: { url: URL }) => {
+        if (req.method !== 'HEAD' || !ctx.url.pathname.includes('/manifests/')) return false
+        // Another host: `localhost` is not `127.0.0.1` to a browser, nor to the secret rules.
+        res
+          .writeHead(307, {
+            Location: `https://localhost:${mirror.port}/v2/ubi9/ubi/manifests/latest`,
+          })
+          .end()
+        return true
+      },
+    })
+    const run = await act({ registry: fake.host, images: 'ubi9/ubi' })
+    expect(run.outputs.result).toBe('ok')
+    expect(mirror.requests).toHaveLength(1)
+    expect(mirror.requests[0].headers.authorization).toBeUndefined()
+    expect(fake.requests.filter((r) => r.method === 'HEAD')[0].headers.authorization).toMatch(
+      /^Bearer /,
+    )
+    expectNoLeak(run, fake.issuedTokens)
+  })
+})
+
+describe('inputs', () => {
+  test('a timeout that is no number: invalid-input naming the input, whatever fail-on-error says', async () => {
+    const run = await act({ timeout: 'ten', 'fail-on-error': 'false' })
+    expect(run.code).toBe(1)
+    expect(run.outputs).toMatchObject({ result: 'invalid-input', 'pull-ready': 'false' })
+    expect(run.outputs.message).toMatch(/^Invalid timeout 'ten'\. Expected a number of seconds/)
+    expect(verdict(run)).toBe('## ❌ Pulls will fail: an input is invalid')
+    expect(run.stderr).not.toMatch(/at .*\.js:\d+/) // no stack trace
+    expectNoLeak(run)
+  })
+
+  test('a local run without GITHUB_STEP_SUMMARY still writes the outputs', async () => {
+    const fake = await fakeRedHat()
+    const run = await act({ registry: fake.host }, { GITHUB_STEP_SUMMARY: undefined })
+    expect(run.code).toBe(0)
+    expect(run.outputs.result).toBe('ok')
+  })
+})
