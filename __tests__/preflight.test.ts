@@ -514,3 +514,58 @@ describe('images on other registries', () => {
     })
   })
 })
+
+describe('a registry whose /v2/ is open', () => {
+  const OPEN = 'https://registry.access.redhat.com'
+  const open = (): nock.Scope => nock(OPEN).get('/v2/').reply(200, {}, API)
+
+  test('a repository that still wants a token gets one (with the credentials) and is asked again', async () => {
+    open()
+      .head('/v2/ubi9/ubi/manifests/latest')
+      .reply(401, '', { ...API, 'WWW-Authenticate': `Bearer realm="${OPEN}/auth",service="open"` })
+      .get('/auth')
+      .query(true)
+      .matchHeader('authorization', `Basic ${BASIC}`)
+      .reply(200, { token: TOKEN })
+      .head('/v2/ubi9/ubi/manifests/latest')
+      .matchHeader('authorization', `Bearer ${TOKEN}`)
+      .reply(200, '', API)
+    const r = await run({ registry: 'registry.access.redhat.com' }, ['ubi9/ubi'])
+    expect(r.report.result).toBe('ok')
+    expect(r.report.registryStatus).toBe(200)
+    expectNoLeak(r)
+  })
+
+  test('an image it refuses without any challenge is access-denied, not missing-credentials', async () => {
+    open()
+      .head('/v2/rhel/terms/manifests/latest')
+      .reply(403, '', API)
+      .get('/v2/rhel/terms/manifests/latest')
+      .reply(403, { errors: [{ code: 'DENIED', message: 'requires terms acceptance' }] }, API)
+    const r = await run({ registry: 'registry.access.redhat.com', credentials: undefined }, [
+      'rhel/terms',
+    ])
+    expect(r.report.result).toBe('access-denied')
+    expect(r.report.message).toMatch(/although it asks for no credentials/)
+    expect(r.report.images[0].registryMessage).toBe('requires terms acceptance')
+  })
+})
+
+describe('the runner’s clock', () => {
+  test('a Date header two minutes off: a warning, since skew makes fresh tokens fail', async () => {
+    const skewed = new Date(Date.now() - 120_000).toUTCString()
+    nock(BASE)
+      .get('/v2/')
+      .reply(200, {}, { ...API, Date: skewed })
+    const r = await run()
+    expect(r.report.result).toBe('ok')
+    expect(r.report.notes.join(' ')).toMatch(/clock differs from the servers' by about 120 s/)
+  })
+
+  test('a server within 30 s: no warning', async () => {
+    nock(BASE)
+      .get('/v2/')
+      .reply(200, {}, { ...API, Date: new Date(Date.now() - 5_000).toUTCString() })
+    expect((await run()).report.notes).toEqual([])
+  })
+})

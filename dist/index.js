@@ -32219,7 +32219,7 @@ function firstStep(code, ctx) {
         case 'dns-error':
             return `check DNS on the runner for ${host}, or that the proxy is set (https_proxy or the proxy input)`;
         case 'connection-failed':
-            return `a firewall is likely in the way: allow ${hostsToAllow(ctx)} on port 443`;
+            return `a firewall is likely in the way: allow HTTPS to ${hostsToAllow(ctx)}`;
         case 'timeout':
             return `a firewall that drops packets, or a proxy that must be configured: allow ${hostsToAllow(ctx)} or set the proxy`;
         case 'tls-error':
@@ -32380,7 +32380,8 @@ function parseRetryAfter(value, nowMs) {
     return Math.max(0, date - nowMs);
 }
 function isRetryableStatus(status) {
-    return status === 429 || (status >= 500 && status !== 501 && status !== 505 && status !== 511);
+    // 511 is a captive portal asking for a login, which no retry will pass.
+    return status === 429 || (status >= 500 && status <= 599 && status !== 511);
 }
 
 // EXTERNAL MODULE: external "node:tls"
@@ -32972,7 +32973,7 @@ class Preflight {
         if (this.checks.every((c) => c.id !== 'registry') && endpoint?.scheme !== 'none') {
             this.checks.push({
                 id: 'registry',
-                title: 'Registry accepts the credentials',
+                title: this.registryTitle(),
                 hop: 'registry',
                 host: registry,
                 request: 'GET /v2/',
@@ -33065,6 +33066,11 @@ class Preflight {
             this.tokens.set(`${this.config.registry}/${repository}`, auth);
         return auth;
     }
+    registryTitle() {
+        return this.config.credentials
+            ? 'Registry accepts the credentials'
+            : 'Registry accepts anonymous access';
+    }
     basicAuth() {
         if (this.basicHeader)
             return { header: this.basicHeader };
@@ -33155,7 +33161,7 @@ class Preflight {
         const { registry } = this.config;
         const url = new URL(`https://${registry}/v2/`);
         const exchange = await this.send({ method: 'GET', url, authorization });
-        const check = this.checkFrom('registry', 'Registry accepts the credentials', 'registry', registry, 'GET /v2/', exchange);
+        const check = this.checkFrom('registry', this.registryTitle(), 'registry', registry, 'GET /v2/', exchange);
         this.checks.push(check);
         const answer = exchange.answer;
         if (!answer)
@@ -33166,35 +33172,48 @@ class Preflight {
                 fail(check, htmlFinding('registry', registry, answer.status));
             return;
         }
-        const finding = this.refusalFinding(answer, registry, undefined) ??
+        const finding = this.refusalFinding(answer, registry, undefined, authorization?.startsWith('Bearer ') ? 'token' : 'basic') ??
             statusFinding(answer, 'registry', registry, exchange.retryNote) ?? {
             code: 'unexpected-response',
             detail: `${registry} answered HTTP ${answer.status} to GET /v2/`,
         };
         fail(check, finding);
     }
-    /** 401/403 from the registry: anonymous → missing credentials; with credentials → access denied. */
-    refusalFinding(answer, registry, image) {
+    /**
+     * 401/403 from the registry, read with what was presented: no credentials where they were
+     * needed is `missing-credentials`; anything else the registry refused is `access-denied`.
+     */
+    refusalFinding(answer, registry, image, presented) {
         if (answer.status !== 401 && answer.status !== 403)
             return undefined;
         if (looksLikeHtml(answer) && !isRegistryAnswer(answer))
             return htmlFinding('registry', registry, answer.status);
         const what = image ? `the image ${image}` : 'the token';
-        if (registry === this.config.registry && !this.config.credentials) {
-            return {
-                code: 'missing-credentials',
-                detail: `${registry} refused ${image ? what : 'anonymous access'} (HTTP ${answer.status}) and no credentials were given`,
-            };
-        }
+        const status = `HTTP ${answer.status}`;
         if (registry !== this.config.registry) {
             return {
                 code: 'access-denied',
-                detail: `${registry} refused ${what} to an anonymous request (HTTP ${answer.status}); credentials are only sent to ${this.config.registry}`,
+                detail: `${registry} refused ${what} to an anonymous request (${status}); credentials are only sent to ${this.config.registry}`,
             };
         }
+        if (presented === 'nothing') {
+            return {
+                code: 'access-denied',
+                detail: `${registry} refused ${what} (${status}) although it asks for no credentials`,
+            };
+        }
+        if (!this.config.credentials) {
+            return {
+                code: 'missing-credentials',
+                detail: `${registry} refused ${image ? what : 'anonymous access'} (${status}) and no credentials were given`,
+            };
+        }
+        const accepted = presented === 'token'
+            ? 'the token service accepted the credentials'
+            : 'it accepted the credentials on /v2/';
         return {
             code: 'access-denied',
-            detail: `${registry} refused ${what} (HTTP ${answer.status}) although the token service accepted the credentials`,
+            detail: `${registry} refused ${what} (${status}) although ${accepted}`,
         };
     }
     async probeImages(endpoint, primaryAuthorized) {
@@ -33233,12 +33252,27 @@ class Preflight {
         if (auth.finding)
             return { ...row, outcome: 'failed', finding: auth.finding, ms: this.deps.now() - started };
         const url = new URL(`https://${image.registry}/v2/${image.repository}/manifests/${image.reference}`);
-        const exchange = await this.send({
+        let header = auth.header;
+        let exchange = await this.send({
             method: 'HEAD',
             url,
-            authorization: auth.header,
+            authorization: header,
             accept: MANIFEST_ACCEPT,
         });
+        // A registry whose /v2/ is open may still want a token for a repository: get one and ask again.
+        const upgrade = !header && exchange.answer?.status === 401 ? challengedEndpoint(exchange.answer) : undefined;
+        if (upgrade) {
+            const token = await this.tokenFor(image, upgrade);
+            if (token.finding)
+                return { ...row, outcome: 'failed', finding: token.finding, ms: this.deps.now() - started };
+            header = token.header;
+            exchange = await this.send({
+                method: 'HEAD',
+                url,
+                authorization: header,
+                accept: MANIFEST_ACCEPT,
+            });
+        }
         row.ms = this.deps.now() - started;
         const answer = exchange.answer;
         if (!answer)
@@ -33260,7 +33294,12 @@ class Preflight {
                 digest: firstHeader(answer.headers['docker-content-digest']),
             };
         }
-        let finding = this.refusalFinding(answer, image.registry, name);
+        const presented = header?.startsWith('Bearer ')
+            ? 'token'
+            : header
+                ? 'basic'
+                : 'nothing';
+        let finding = this.refusalFinding(answer, image.registry, name, presented);
         if (!finding && answer.status === 404) {
             finding = {
                 code: 'image-not-found',
@@ -33274,7 +33313,7 @@ class Preflight {
         row.outcome = 'failed';
         row.finding = finding;
         if (finding.code !== 'unexpected-response' && finding.code !== 'rate-limited') {
-            row.registryMessage = await this.registryMessage(url, auth.header);
+            row.registryMessage = await this.registryMessage(url, header);
         }
         return row;
     }
@@ -33298,6 +33337,11 @@ class Preflight {
                 return Promise.resolve(this.basicAuth());
             return Promise.resolve({});
         }
+        return this.tokenFor(image, endpoint);
+    }
+    /** The token for an image's repository, fetched once per repository and shared by its tags. */
+    tokenFor(image, endpoint) {
+        const primary = image.registry === this.config.registry;
         const key = `${image.registry}/${image.repository}`;
         let auth = this.tokens.get(key);
         if (!auth) {
@@ -33448,6 +33492,11 @@ function readEndpoint(answer) {
         code: 'unexpected-response',
         detail: `${host} answered HTTP ${answer.status} to GET /v2/, which a registry does not`,
     });
+}
+/** The Bearer challenge of a 401, as an endpoint to get a token from. */
+function challengedEndpoint(answer) {
+    const endpoint = readEndpoint(answer);
+    return 'scheme' in endpoint && endpoint.scheme === 'bearer' ? endpoint : undefined;
 }
 /** Statuses that mean the same wherever they come from: 429, 5xx, and HTML where JSON was due. */
 function statusFinding(answer, role, host, retryNote) {
@@ -33670,16 +33719,14 @@ function diagram(report) {
         lines.push(`  proxy${label('Proxy', report.proxy.url, proxyState)}`);
     const nodes = [];
     if (token.length) {
-        const last = token[token.length - 1];
-        nodes.push(['token', 'Token service', last.host, state(token), last.status]);
+        nodes.push(['token', 'Token service', token[0].host, state(token), decisive(token)?.status]);
     }
-    const lastRegistry = registry[registry.length - 1];
     nodes.push([
         'registry',
         'Registry',
         report.registry,
         state(registry, imageFailed),
-        lastRegistry?.status,
+        decisive(registry)?.status,
     ]);
     for (const [id, title, host, s, status] of nodes) {
         lines.push(`  ${id}${label(title, host ?? '', s, status)}`);
@@ -33690,6 +33737,10 @@ function diagram(report) {
         lines.push(`  class proxy ${proxyState}`);
     lines.push('  classDef passed fill:#dafbe1,stroke:#1a7f37,color:#1f2328', '  classDef failed fill:#ffebe9,stroke:#cf222e,color:#1f2328', '  classDef skipped fill:#f6f8fa,stroke:#8c959f,color:#57606a', '  classDef unused fill:#f6f8fa,stroke:#8c959f,color:#57606a', '```');
     return lines;
+}
+/** The check whose status a node shows: the one that failed, else the last that got an answer. */
+function decisive(checks) {
+    return (checks.find((c) => c.outcome === 'failed') ?? checks.filter((c) => c.status !== undefined).pop());
 }
 const ICON = {
     passed: '✅',

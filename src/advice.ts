@@ -43,7 +43,7 @@ export function firstStep(code: ResultCode, ctx: AdviceContext): string {
     case 'dns-error':
       return `check DNS on the runner for ${host}, or that the proxy is set (https_proxy or the proxy input)`
     case 'connection-failed':
-      return `a firewall is likely in the way: allow ${hostsToAllow(ctx)} on port 443`
+      return `a firewall is likely in the way: allow HTTPS to ${hostsToAllow(ctx)}`
     case 'timeout':
       return `a firewall that drops packets, or a proxy that must be configured: allow ${hostsToAllow(ctx)} or set the proxy`
     case 'tls-error':

@@ -68,6 +68,8 @@ export const MANIFEST_ACCEPT = [
 const CLOCK_SKEW_LIMIT_MS = 30_000
 
 type Auth = { header?: string; finding?: Finding; status?: number }
+/** What a request to the registry carried. */
+type Presented = 'token' | 'basic' | 'nothing'
 
 interface Endpoint {
   /** How the registry wants to be spoken to. */
@@ -166,7 +168,7 @@ class Preflight {
     if (this.checks.every((c) => c.id !== 'registry') && endpoint?.scheme !== 'none') {
       this.checks.push({
         id: 'registry',
-        title: 'Registry accepts the credentials',
+        title: this.registryTitle(),
         hop: 'registry',
         host: registry,
         request: 'GET /v2/',
@@ -274,6 +276,12 @@ class Preflight {
     return auth
   }
 
+  private registryTitle(): string {
+    return this.config.credentials
+      ? 'Registry accepts the credentials'
+      : 'Registry accepts anonymous access'
+  }
+
   private basicAuth(): Auth {
     if (this.basicHeader) return { header: this.basicHeader }
     const what = this.config.missing
@@ -368,7 +376,7 @@ class Preflight {
     const exchange = await this.send({ method: 'GET', url, authorization })
     const check = this.checkFrom(
       'registry',
-      'Registry accepts the credentials',
+      this.registryTitle(),
       'registry',
       registry,
       'GET /v2/',
@@ -382,7 +390,12 @@ class Preflight {
       if (!isRegistryAnswer(answer)) fail(check, htmlFinding('registry', registry, answer.status))
       return
     }
-    const finding = this.refusalFinding(answer, registry, undefined) ??
+    const finding = this.refusalFinding(
+      answer,
+      registry,
+      undefined,
+      authorization?.startsWith('Bearer ') ? 'token' : 'basic',
+    ) ??
       statusFinding(answer, 'registry', registry, exchange.retryNote) ?? {
         code: 'unexpected-response',
         detail: `${registry} answered HTTP ${answer.status} to GET /v2/`,
@@ -390,31 +403,46 @@ class Preflight {
     fail(check, finding)
   }
 
-  /** 401/403 from the registry: anonymous → missing credentials; with credentials → access denied. */
+  /**
+   * 401/403 from the registry, read with what was presented: no credentials where they were
+   * needed is `missing-credentials`; anything else the registry refused is `access-denied`.
+   */
   private refusalFinding(
     answer: Answer,
     registry: string,
     image: string | undefined,
+    presented: Presented,
   ): Finding | undefined {
     if (answer.status !== 401 && answer.status !== 403) return undefined
     if (looksLikeHtml(answer) && !isRegistryAnswer(answer))
       return htmlFinding('registry', registry, answer.status)
     const what = image ? `the image ${image}` : 'the token'
-    if (registry === this.config.registry && !this.config.credentials) {
-      return {
-        code: 'missing-credentials',
-        detail: `${registry} refused ${image ? what : 'anonymous access'} (HTTP ${answer.status}) and no credentials were given`,
-      }
-    }
+    const status = `HTTP ${answer.status}`
     if (registry !== this.config.registry) {
       return {
         code: 'access-denied',
-        detail: `${registry} refused ${what} to an anonymous request (HTTP ${answer.status}); credentials are only sent to ${this.config.registry}`,
+        detail: `${registry} refused ${what} to an anonymous request (${status}); credentials are only sent to ${this.config.registry}`,
       }
     }
+    if (presented === 'nothing') {
+      return {
+        code: 'access-denied',
+        detail: `${registry} refused ${what} (${status}) although it asks for no credentials`,
+      }
+    }
+    if (!this.config.credentials) {
+      return {
+        code: 'missing-credentials',
+        detail: `${registry} refused ${image ? what : 'anonymous access'} (${status}) and no credentials were given`,
+      }
+    }
+    const accepted =
+      presented === 'token'
+        ? 'the token service accepted the credentials'
+        : 'it accepted the credentials on /v2/'
     return {
       code: 'access-denied',
-      detail: `${registry} refused ${what} (HTTP ${answer.status}) although the token service accepted the credentials`,
+      detail: `${registry} refused ${what} (${status}) although ${accepted}`,
     }
   }
 
@@ -462,12 +490,28 @@ class Preflight {
     const url = new URL(
       `https://${image.registry}/v2/${image.repository}/manifests/${image.reference}`,
     )
-    const exchange = await this.send({
+    let header = auth.header
+    let exchange = await this.send({
       method: 'HEAD',
       url,
-      authorization: auth.header,
+      authorization: header,
       accept: MANIFEST_ACCEPT,
     })
+    // A registry whose /v2/ is open may still want a token for a repository: get one and ask again.
+    const upgrade =
+      !header && exchange.answer?.status === 401 ? challengedEndpoint(exchange.answer) : undefined
+    if (upgrade) {
+      const token = await this.tokenFor(image, upgrade)
+      if (token.finding)
+        return { ...row, outcome: 'failed', finding: token.finding, ms: this.deps.now() - started }
+      header = token.header
+      exchange = await this.send({
+        method: 'HEAD',
+        url,
+        authorization: header,
+        accept: MANIFEST_ACCEPT,
+      })
+    }
     row.ms = this.deps.now() - started
     const answer = exchange.answer
     if (!answer)
@@ -489,7 +533,12 @@ class Preflight {
         digest: firstHeader(answer.headers['docker-content-digest']),
       }
     }
-    let finding = this.refusalFinding(answer, image.registry, name)
+    const presented: Presented = header?.startsWith('Bearer ')
+      ? 'token'
+      : header
+        ? 'basic'
+        : 'nothing'
+    let finding = this.refusalFinding(answer, image.registry, name, presented)
     if (!finding && answer.status === 404) {
       finding = {
         code: 'image-not-found',
@@ -503,7 +552,7 @@ class Preflight {
     row.outcome = 'failed'
     row.finding = finding
     if (finding.code !== 'unexpected-response' && finding.code !== 'rate-limited') {
-      row.registryMessage = await this.registryMessage(url, auth.header)
+      row.registryMessage = await this.registryMessage(url, header)
     }
     return row
   }
@@ -533,6 +582,12 @@ class Preflight {
       if (primary) return Promise.resolve(this.basicAuth())
       return Promise.resolve({})
     }
+    return this.tokenFor(image, endpoint)
+  }
+
+  /** The token for an image's repository, fetched once per repository and shared by its tags. */
+  private tokenFor(image: ImageRef, endpoint: Endpoint): Promise<Auth> {
+    const primary = image.registry === this.config.registry
     const key = `${image.registry}/${image.repository}`
     let auth = this.tokens.get(key)
     if (!auth) {
@@ -710,6 +765,12 @@ function readEndpoint(answer: Answer): Endpoint | Finding {
       detail: `${host} answered HTTP ${answer.status} to GET /v2/, which a registry does not`,
     }
   )
+}
+
+/** The Bearer challenge of a 401, as an endpoint to get a token from. */
+function challengedEndpoint(answer: Answer): Endpoint | undefined {
+  const endpoint = readEndpoint(answer)
+  return 'scheme' in endpoint && endpoint.scheme === 'bearer' ? endpoint : undefined
 }
 
 /** Statuses that mean the same wherever they come from: 429, 5xx, and HTML where JSON was due. */

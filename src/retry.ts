@@ -23,5 +23,6 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
 }
 
 export function isRetryableStatus(status: number): boolean {
-  return status === 429 || (status >= 500 && status !== 501 && status !== 505 && status !== 511)
+  // 511 is a captive portal asking for a login, which no retry will pass.
+  return status === 429 || (status >= 500 && status <= 599 && status !== 511)
 }

@@ -76,16 +76,14 @@ function diagram(report: Report): string[] {
   if (usesProxy) lines.push(`  proxy${label('Proxy', report.proxy.url!, proxyState)}`)
   const nodes: [string, string, string | undefined, NodeState, number | undefined][] = []
   if (token.length) {
-    const last = token[token.length - 1]
-    nodes.push(['token', 'Token service', last.host, state(token), last.status])
+    nodes.push(['token', 'Token service', token[0].host, state(token), decisive(token)?.status])
   }
-  const lastRegistry = registry[registry.length - 1]
   nodes.push([
     'registry',
     'Registry',
     report.registry,
     state(registry, imageFailed),
-    lastRegistry?.status,
+    decisive(registry)?.status,
   ])
   for (const [id, title, host, s, status] of nodes) {
     lines.push(`  ${id}${label(title, host ?? '', s, status)}`)
@@ -101,6 +99,13 @@ function diagram(report: Report): string[] {
     '```',
   )
   return lines
+}
+
+/** The check whose status a node shows: the one that failed, else the last that got an answer. */
+function decisive(checks: Check[]): Check | undefined {
+  return (
+    checks.find((c) => c.outcome === 'failed') ?? checks.filter((c) => c.status !== undefined).pop()
+  )
 }
 
 const ICON: Record<NodeState, string> = {
