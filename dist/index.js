@@ -31652,6 +31652,13 @@ function resolveProxySettings(input, env) {
     }
     if (!url.hostname)
         throw new InvalidProxy('the proxy URL has no host');
+    try {
+        decodeURIComponent(url.username);
+        decodeURIComponent(url.password);
+    }
+    catch {
+        throw new InvalidProxy('its user name or password is not percent-encoded correctly (a % must start %XX)');
+    }
     return { url, source, schemeAssumed, noProxy, noProxySource };
 }
 /** `http://host:port` of the proxy, without its credentials: the only form that may be printed. */
@@ -31937,13 +31944,15 @@ function credential(name, raw, warnings) {
  */
 function secretsOf(read, env) {
     const forms = secretForms(read('password'));
-    try {
-        const password = resolveProxySettings(read('proxy'), env).url?.password;
-        if (password)
-            forms.push(...secretForms(password), ...secretForms(decodeLeniently(password)));
-    }
-    catch {
-        // An unreadable proxy is reported as invalid input, without its text.
+    // Read from the raw text, so that even a proxy URL too broken to parse has its password masked.
+    const proxy = [read('proxy'), env.https_proxy ?? '', env.HTTPS_PROXY ?? ''].find((v) => v.trim());
+    const userinfo = proxy && /^(?:[a-z][a-z0-9+.-]*:\/\/)?([^@/]*)@/i.exec(proxy.trim())?.[1];
+    if (userinfo?.includes(':')) {
+        const colon = userinfo.indexOf(':');
+        const [user, password] = [decodeLeniently(userinfo.slice(0, colon)), userinfo.slice(colon + 1)];
+        const decoded = decodeLeniently(password);
+        forms.push(...secretForms(password), ...secretForms(decoded));
+        forms.push(Buffer.from(`${user}:${decoded}`).toString('base64'));
     }
     return [...new Set(forms)];
 }

@@ -52,6 +52,14 @@ export function resolveProxySettings(input: string, env: NodeJS.ProcessEnv): Pro
     throw new InvalidProxy(`the scheme ${url.protocol}// is not supported; use http:// or https://`)
   }
   if (!url.hostname) throw new InvalidProxy('the proxy URL has no host')
+  try {
+    decodeURIComponent(url.username)
+    decodeURIComponent(url.password)
+  } catch {
+    throw new InvalidProxy(
+      'its user name or password is not percent-encoded correctly (a % must start %XX)',
+    )
+  }
   return { url, source, schemeAssumed, noProxy, noProxySource }
 }
 

@@ -21,9 +21,27 @@ const run = promisify(execFile)
 // A few days: long enough for any test run, short enough that a leaked file is soon worthless.
 const VALID_DAYS = '3'
 
-// Our own config, so that the system's openssl.cnf (its default extensions and policies) cannot
-// change what we make. `[req]` needs a distinguished_name section even though -subj fills it.
-const OPENSSL_CONFIG = `
+/**
+ * @typedef {object} CertificateOptions
+ * @property {string[]} [names] extra DNS names for the server certificate's subjectAltName, on top
+ *   of 127.0.0.1, ::1 and localhost (e.g. `registry.proxied.test`, or a wildcard `*.proxied.test`);
+ *   none by default
+ */
+
+// A DNS name as a subjectAltName entry may hold it: letters, digits, hyphens and dots, with an
+// optional leading `*.` label. Anything else (a comma, a newline) could rewrite the openssl config.
+const DNS_NAME =
+  /^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i
+
+/**
+ * Our own config, so that the system's openssl.cnf (its default extensions and policies) cannot
+ * change what we make. `[req]` needs a distinguished_name section even though -subj fills it.
+ * @param {readonly string[]} names extra DNS names for the server certificate
+ * @returns {string}
+ */
+function opensslConfig(names) {
+  const altNames = ['IP:127.0.0.1', 'IP:::1', 'DNS:localhost', ...names.map((n) => `DNS:${n}`)]
+  return `
 [req]
 distinguished_name = dn
 prompt = no
@@ -39,10 +57,11 @@ subjectKeyIdentifier = hash
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1, IP:::1, DNS:localhost
+subjectAltName = ${altNames.join(', ')}
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 `
+}
 
 /**
  * Runs openssl and, when it fails, throws an error that carries its stderr (execFile's own
@@ -79,9 +98,12 @@ async function newKey(path) {
  * @param {string} dir
  * @param {string} prefix
  * @param {string} caName common name of the CA, to tell the CAs apart in error messages
+ * @param {CertificateOptions} [options]
  * @returns {Promise<Certificates>}
  */
-async function makeChain(dir, prefix, caName) {
+async function makeChain(dir, prefix, caName, { names = [] } = {}) {
+  const bad = names.find((name) => !DNS_NAME.test(name))
+  if (bad !== undefined) throw new Error(`makeCertificates: '${bad}' is not a DNS name`)
   const file = (/** @type {string} */ name) => join(dir, prefix + name)
   const config = file('openssl.cnf')
   const caKeyPath = file('ca.key')
@@ -89,7 +111,7 @@ async function makeChain(dir, prefix, caName) {
   const keyPath = file('server.key')
   const csrPath = file('server.csr')
   const certPath = file('server.pem')
-  await writeFile(config, OPENSSL_CONFIG)
+  await writeFile(config, opensslConfig(names))
 
   // A random serial and a random tag in the CA's name: every CA is new, so a test can never
   // pass because a certificate from an earlier run happened to be trusted.
@@ -156,20 +178,23 @@ async function makeChain(dir, prefix, caName) {
 }
 
 /**
- * A fresh CA and a server certificate for 127.0.0.1, ::1 and localhost signed by it.
+ * A fresh CA and a server certificate for 127.0.0.1, ::1 and localhost signed by it, and for
+ * `options.names` too.
  * @param {string} dir an existing directory to write the files into
+ * @param {CertificateOptions} [options]
  * @returns {Promise<Certificates>}
  */
-export async function makeCertificates(dir) {
-  return makeChain(dir, '', 'registry-auth-preflight test CA')
+export async function makeCertificates(dir, options = {}) {
+  return makeChain(dir, '', 'registry-auth-preflight test CA', options)
 }
 
 /**
  * The same as makeCertificates but from a second, unrelated CA: a server using these presents a
  * certificate that a client trusting only makeCertificates' CA must reject.
  * @param {string} dir an existing directory to write the files into
+ * @param {CertificateOptions} [options]
  * @returns {Promise<Certificates>}
  */
-export async function makeRogueCertificates(dir) {
-  return makeChain(dir, 'rogue-', 'registry-auth-preflight rogue CA')
+export async function makeRogueCertificates(dir, options = {}) {
+  return makeChain(dir, 'rogue-', 'registry-auth-preflight rogue CA', options)
 }
