@@ -510,7 +510,7 @@ describe('images on other registries', () => {
     expect(r.report.images[0]).toMatchObject({
       anonymous: true,
       registry: 'registry-1.docker.io',
-      rateLimit: { remaining: '76;w=21600' },
+      rateLimit: { remaining: 76, limit: 100, windowSeconds: 21600 },
     })
   })
 })

@@ -32201,6 +32201,9 @@ function parseOne(input) {
 
 ;// CONCATENATED MODULE: ./src/advice.ts
 const RED_HAT_CDN = 'cdn.quay.io, cdn01.quay.io … cdn06.quay.io';
+/** Red Hat's anonymous registry, where some repositories refuse until terms are accepted. */
+const ACCESS_REGISTRY = 'registry.access.redhat.com';
+const TERMS_STEP = 'set registry: registry.redhat.io with a service account’s credentials and pull the image from there (some images on registry.access.redhat.com require accepting terms)';
 function hostsToAllow(ctx) {
     const hosts = [ctx.registry, ctx.tokenHost].filter((h, i, all) => !!h && all.indexOf(h) === i);
     return hosts.map((h) => `\`${h}\``).join(' and ');
@@ -32216,6 +32219,8 @@ function firstStep(code, ctx) {
         case 'invalid-credentials':
             return 're-check the Customer Portal login, or the service account name and token, and regenerate the token if in doubt';
         case 'access-denied':
+            if (host === ACCESS_REGISTRY)
+                return TERMS_STEP;
             return 'check that the account is entitled to the image and has accepted its terms (on Docker Hub and quay.io a missing repository looks the same)';
         case 'image-not-found':
             return 'check the repository name and the tag or digest';
@@ -32269,6 +32274,12 @@ function howToFix(code, ctx) {
                 'Check the warnings above: white space copied into a secret is a common cause.',
             ];
         case 'access-denied':
+            if (ctx.failedHost === ACCESS_REGISTRY) {
+                return [
+                    `${ACCESS_REGISTRY} needs no login, but some of its images are served only to accounts that accepted their terms.`,
+                    `Pull the image from registry.redhat.io instead, with a Registry Service Account (https://access.redhat.com/terms-based-registry/): ${TERMS_STEP}.`,
+                ];
+            }
             return [
                 'The credentials are valid, but the registry refused this image for this account.',
                 redHat
@@ -33021,7 +33032,10 @@ class Preflight {
             auth.discoveredRealm = safeHref(endpoint.realm);
         if (authUrl) {
             if (endpoint?.realm && safeHref(endpoint.realm) !== safeHref(authUrl)) {
-                this.notes.push(`auth-url (${safeHref(authUrl)}) differs from the realm the registry announces (${safeHref(endpoint.realm)}); the auth-url was used.`);
+                this.notes.push(`auth-url (${safeHref(authUrl)}) differs from the realm the registry announces (${safeHref(endpoint.realm)}); the auth-url was used.` +
+                    (authUrl.hostname === 'sso.redhat.com'
+                        ? ' sso.redhat.com is Red Hat’s older realm, still in many scripts and firewall rules; a pull uses the announced one, so the firewall must allow its host.'
+                        : ''));
             }
             if (endpoint && endpoint.scheme !== 'bearer')
                 return endpoint;
@@ -33596,11 +33610,23 @@ function isRegistryAnswer(answer) {
         return !looksLikeHtml(answer);
     return parseJson(answer.body) !== undefined;
 }
+/** `ratelimit-limit: 100;w=21600`, `ratelimit-remaining: 76;w=21600`, as Docker Hub sends them. */
 function rateLimitOf(answer) {
-    const limit = firstHeader(answer.headers['ratelimit-limit']);
-    const remaining = firstHeader(answer.headers['ratelimit-remaining']);
+    const read = (name) => {
+        const match = /^\s*(\d+)\s*(?:;\s*w\s*=\s*(\d+))?/.exec(firstHeader(answer.headers[name]) ?? '');
+        return match ? { value: Number(match[1]), window: match[2] ? Number(match[2]) : undefined } : {};
+    };
+    const limit = read('ratelimit-limit');
+    const remaining = read('ratelimit-remaining');
+    if (limit.value === undefined && remaining.value === undefined)
+        return undefined;
     const source = firstHeader(answer.headers['docker-ratelimit-source']);
-    return limit || remaining ? { limit, remaining, source } : undefined;
+    return {
+        limit: limit.value,
+        remaining: remaining.value,
+        windowSeconds: limit.window ?? remaining.window,
+        source,
+    };
 }
 function dateHeader(answer) {
     const value = firstHeader(answer.headers.date);
@@ -33810,10 +33836,8 @@ function imageDetails(i) {
         parts.push(`registry says: “${escapeText(i.registryMessage)}”`);
     if (i.digest)
         parts.push(`\`${i.digest.slice(0, 19)}…\``);
-    if (i.rateLimit) {
-        const r = i.rateLimit;
-        parts.push(`pulls left: ${r.remaining ?? '?'} of ${r.limit ?? '?'}${r.source ? ` (for ${r.source})` : ''}`);
-    }
+    if (i.rateLimit)
+        parts.push(`pulls left: ${describeRateLimit(i.rateLimit)}`);
     return parts.join('; ') || '—';
 }
 function details(report) {
@@ -33841,9 +33865,36 @@ function details(report) {
     }
     if (report.tokenExpiresIn !== undefined)
         out.push(`- Token lifetime: ${report.tokenExpiresIn} s`);
+    for (const [registry, limit] of lowestRateLimits(report.images)) {
+        out.push(`- Pull limit on \`${registry}\`: ${describeRateLimit(limit)} left`);
+    }
     out.push(`- Credentials: ${{ given: 'given', anonymous: 'none (anonymous access tried)', incomplete: 'incomplete (one of username and password is empty)' }[a.credentials]}`);
     out.push(`- Took ${report.durationMs} ms`, '');
     return out;
+}
+/** Per registry, the rate limit with the fewest pulls left (the last answer is the freshest). */
+function lowestRateLimits(images) {
+    const lowest = new Map();
+    for (const i of images) {
+        const known = lowest.get(i.registry);
+        if (i.rateLimit &&
+            (!known || (i.rateLimit.remaining ?? Infinity) < (known.remaining ?? Infinity))) {
+            lowest.set(i.registry, i.rateLimit);
+        }
+    }
+    return lowest;
+}
+function describeRateLimit(r) {
+    const window = r.windowSeconds ? ` per ${formatDuration(r.windowSeconds)}` : '';
+    const source = r.source ? `, counted for ${escapeText(r.source)}` : '';
+    return `${r.remaining ?? '?'} of ${r.limit ?? '?'}${window}${source}`;
+}
+function formatDuration(seconds) {
+    if (seconds % 3600 === 0)
+        return `${seconds / 3600} h`;
+    if (seconds % 60 === 0)
+        return `${seconds / 60} min`;
+    return `${seconds} s`;
 }
 function row(cells) {
     return `| ${cells.map((c) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ')).join(' | ')} |`;

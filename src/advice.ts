@@ -12,6 +12,10 @@ export interface AdviceContext {
 }
 
 const RED_HAT_CDN = 'cdn.quay.io, cdn01.quay.io … cdn06.quay.io'
+/** Red Hat's anonymous registry, where some repositories refuse until terms are accepted. */
+const ACCESS_REGISTRY = 'registry.access.redhat.com'
+const TERMS_STEP =
+  'set registry: registry.redhat.io with a service account’s credentials and pull the image from there (some images on registry.access.redhat.com require accepting terms)'
 
 function hostsToAllow(ctx: AdviceContext): string {
   const hosts = [ctx.registry, ctx.tokenHost].filter(
@@ -31,6 +35,7 @@ export function firstStep(code: ResultCode, ctx: AdviceContext): string {
     case 'invalid-credentials':
       return 're-check the Customer Portal login, or the service account name and token, and regenerate the token if in doubt'
     case 'access-denied':
+      if (host === ACCESS_REGISTRY) return TERMS_STEP
       return 'check that the account is entitled to the image and has accepted its terms (on Docker Hub and quay.io a missing repository looks the same)'
     case 'image-not-found':
       return 'check the repository name and the tag or digest'
@@ -85,6 +90,12 @@ export function howToFix(code: ResultCode, ctx: AdviceContext): string[] {
         'Check the warnings above: white space copied into a secret is a common cause.',
       ]
     case 'access-denied':
+      if (ctx.failedHost === ACCESS_REGISTRY) {
+        return [
+          `${ACCESS_REGISTRY} needs no login, but some of its images are served only to accounts that accepted their terms.`,
+          `Pull the image from registry.redhat.io instead, with a Registry Service Account (https://access.redhat.com/terms-based-registry/): ${TERMS_STEP}.`,
+        ]
+      }
       return [
         'The credentials are valid, but the registry refused this image for this account.',
         redHat

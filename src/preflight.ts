@@ -10,7 +10,7 @@ import { firstStep } from './advice.js'
 import { Transport, firstHeader, type Answer, type Exchange, type TransportError } from './http.js'
 import { isLinkLocal, isLoopback, redactProxy, type ProxySettings } from './proxy.js'
 import { formatImageRef, type ImageRef } from './reference.js'
-import type { Check, Finding, ImageCheck, Report } from './report.js'
+import type { Check, Finding, ImageCheck, RateLimit, Report } from './report.js'
 import {
   parseErrorBody,
   parseJson,
@@ -216,7 +216,10 @@ class Preflight {
     if (authUrl) {
       if (endpoint?.realm && safeHref(endpoint.realm) !== safeHref(authUrl)) {
         this.notes.push(
-          `auth-url (${safeHref(authUrl)}) differs from the realm the registry announces (${safeHref(endpoint.realm)}); the auth-url was used.`,
+          `auth-url (${safeHref(authUrl)}) differs from the realm the registry announces (${safeHref(endpoint.realm)}); the auth-url was used.` +
+            (authUrl.hostname === 'sso.redhat.com'
+              ? ' sso.redhat.com is Red Hat’s older realm, still in many scripts and firewall rules; a pull uses the announced one, so the firewall must allow its host.'
+              : ''),
         )
       }
       if (endpoint && endpoint.scheme !== 'bearer') return endpoint
@@ -868,11 +871,22 @@ function isRegistryAnswer(answer: Answer): boolean {
   return parseJson(answer.body) !== undefined
 }
 
-function rateLimitOf(answer: Answer): ImageCheck['rateLimit'] {
-  const limit = firstHeader(answer.headers['ratelimit-limit'])
-  const remaining = firstHeader(answer.headers['ratelimit-remaining'])
+/** `ratelimit-limit: 100;w=21600`, `ratelimit-remaining: 76;w=21600`, as Docker Hub sends them. */
+export function rateLimitOf(answer: Pick<Answer, 'headers'>): RateLimit | undefined {
+  const read = (name: string): { value?: number; window?: number } => {
+    const match = /^\s*(\d+)\s*(?:;\s*w\s*=\s*(\d+))?/.exec(firstHeader(answer.headers[name]) ?? '')
+    return match ? { value: Number(match[1]), window: match[2] ? Number(match[2]) : undefined } : {}
+  }
+  const limit = read('ratelimit-limit')
+  const remaining = read('ratelimit-remaining')
+  if (limit.value === undefined && remaining.value === undefined) return undefined
   const source = firstHeader(answer.headers['docker-ratelimit-source'])
-  return limit || remaining ? { limit, remaining, source } : undefined
+  return {
+    limit: limit.value,
+    remaining: remaining.value,
+    windowSeconds: limit.window ?? remaining.window,
+    source,
+  }
 }
 
 function dateHeader(answer: Answer): Date | undefined {

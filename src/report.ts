@@ -28,9 +28,13 @@ export interface Check {
   atProxy?: boolean
 }
 
+/** Docker Hub's `ratelimit-*` headers: what a user gating a pipeline wants to know. */
 export interface RateLimit {
-  limit?: string
-  remaining?: string
+  limit?: number
+  remaining?: number
+  /** The window the limit counts over (`;w=21600` is six hours). */
+  windowSeconds?: number
+  /** Who the pulls are counted for (`docker-ratelimit-source`: an IP address or an account). */
   source?: string
 }
 

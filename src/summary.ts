@@ -4,7 +4,7 @@
  * A pure function of the report, so the demo and the tests see exactly what the runner shows.
  */
 import { VERDICT, howToFix } from './advice.js'
-import type { Check, ImageCheck, Outcome, Report } from './report.js'
+import type { Check, ImageCheck, Outcome, RateLimit, Report } from './report.js'
 
 /** Above this many images, the ones that pass are folded away. */
 const FOLD_IMAGES_ABOVE = 20
@@ -177,12 +177,7 @@ function imageDetails(i: ImageCheck): string {
   if (i.finding) parts.push(escapeText(i.finding.detail))
   if (i.registryMessage) parts.push(`registry says: “${escapeText(i.registryMessage)}”`)
   if (i.digest) parts.push(`\`${i.digest.slice(0, 19)}…\``)
-  if (i.rateLimit) {
-    const r = i.rateLimit
-    parts.push(
-      `pulls left: ${r.remaining ?? '?'} of ${r.limit ?? '?'}${r.source ? ` (for ${r.source})` : ''}`,
-    )
-  }
+  if (i.rateLimit) parts.push(`pulls left: ${describeRateLimit(i.rateLimit)}`)
   return parts.join('; ') || '—'
 }
 
@@ -216,11 +211,41 @@ function details(report: Report): string[] {
     out.push(`- Token realm: \`${a.realm}\` (${source})`)
   }
   if (report.tokenExpiresIn !== undefined) out.push(`- Token lifetime: ${report.tokenExpiresIn} s`)
+  for (const [registry, limit] of lowestRateLimits(report.images)) {
+    out.push(`- Pull limit on \`${registry}\`: ${describeRateLimit(limit)} left`)
+  }
   out.push(
     `- Credentials: ${{ given: 'given', anonymous: 'none (anonymous access tried)', incomplete: 'incomplete (one of username and password is empty)' }[a.credentials]}`,
   )
   out.push(`- Took ${report.durationMs} ms`, '')
   return out
+}
+
+/** Per registry, the rate limit with the fewest pulls left (the last answer is the freshest). */
+function lowestRateLimits(images: ImageCheck[]): Map<string, RateLimit> {
+  const lowest = new Map<string, RateLimit>()
+  for (const i of images) {
+    const known = lowest.get(i.registry)
+    if (
+      i.rateLimit &&
+      (!known || (i.rateLimit.remaining ?? Infinity) < (known.remaining ?? Infinity))
+    ) {
+      lowest.set(i.registry, i.rateLimit)
+    }
+  }
+  return lowest
+}
+
+function describeRateLimit(r: RateLimit): string {
+  const window = r.windowSeconds ? ` per ${formatDuration(r.windowSeconds)}` : ''
+  const source = r.source ? `, counted for ${escapeText(r.source)}` : ''
+  return `${r.remaining ?? '?'} of ${r.limit ?? '?'}${window}${source}`
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`
+  if (seconds % 60 === 0) return `${seconds / 60} min`
+  return `${seconds} s`
 }
 
 function row(cells: string[]): string {
