@@ -571,3 +571,13 @@ describe('the runner’s clock', () => {
     expect((await run()).report.notes).toEqual([])
   })
 })
+
+test('a registry that asks for Basic, and no credentials: missing-credentials, not ok', async () => {
+  nock('https://basic.example.com')
+    .get('/v2/')
+    .reply(401, {}, { ...API, 'WWW-Authenticate': 'Basic realm="registry"' })
+  const r = await run({ registry: 'basic.example.com', credentials: undefined }, ['team/app'])
+  expect(r.report.result).toBe('missing-credentials')
+  expect(r.report.pullReady).toBe(false)
+  expect(r.report.images[0].outcome).toBe('skipped')
+})

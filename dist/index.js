@@ -32986,19 +32986,23 @@ class Preflight {
         const registryCheck = authorized && endpoint?.scheme !== 'none'
             ? this.registryCheck(auth?.header)
             : Promise.resolve(undefined);
-        const images = authorized || this.config.images.some((i) => i.registry !== registry)
-            ? this.probeImages(endpoint, authorized)
-            : Promise.resolve(this.config.images.map((i) => skippedImage(i, !this.config.credentials)));
-        const [, imageChecks] = await Promise.all([registryCheck, images]);
+        const [, imageChecks] = await Promise.all([
+            registryCheck,
+            this.probeImages(endpoint, authorized),
+        ]);
         if (this.checks.every((c) => c.id !== 'registry') && endpoint?.scheme !== 'none') {
-            this.checks.push({
+            const check = {
                 id: 'registry',
                 title: this.registryTitle(),
                 hop: 'registry',
                 host: registry,
                 request: 'GET /v2/',
                 outcome: 'skipped',
-            });
+            };
+            // A registry that takes Basic itself, and no credentials to give it, fails here.
+            if (endpoint?.scheme === 'basic' && auth?.finding)
+                fail(check, auth.finding);
+            this.checks.push(check);
         }
         if (this.maxSkewMs > CLOCK_SKEW_LIMIT_MS) {
             this.notes.push(`The runner's clock differs from the servers' by about ${Math.round(this.maxSkewMs / 1000)} s: a skewed clock makes freshly issued tokens fail. Check the runner's time synchronisation.`);
