@@ -462,3 +462,27 @@ describe('no message or warning carries a secret', () => {
     }
   })
 })
+
+describe('proxy variables in both cases', () => {
+  test('HTTPS_PROXY and https_proxy that differ: a warning that says which is used, without the values', () => {
+    const env = {
+      HTTPS_PROXY: 'http://u:upper-secret@a:1',
+      https_proxy: 'http://u:lower-secret@b:2',
+    }
+    const { warnings, config } = parseInputs(() => '', env)
+    expect(config.proxy.url?.hostname).toBe('a')
+    const text = warnings.join('\n')
+    expect(text).toMatch(/HTTPS_PROXY and https_proxy differ; HTTPS_PROXY is used/)
+    expect(text).not.toMatch(/secret|a:1|b:2/)
+  })
+
+  test('the same value in both: no warning', () => {
+    const env = {
+      HTTPS_PROXY: 'http://p:3128',
+      https_proxy: 'http://p:3128',
+      NO_PROXY: 'x',
+      no_proxy: 'x',
+    }
+    expect(parseInputs(() => '', env).warnings).toEqual([])
+  })
+})

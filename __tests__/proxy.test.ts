@@ -40,16 +40,17 @@ describe('resolveProxySettings', () => {
     expect(s.url?.hostname).toBe('env-upper')
   })
 
-  test('https_proxy wins over HTTPS_PROXY', () => {
+  // Go's order: docker, podman and skopeo, whose pulls the verdict predicts, are Go programs.
+  test('HTTPS_PROXY wins over https_proxy', () => {
     const s = settings({ https_proxy: 'http://lower:1', HTTPS_PROXY: 'http://upper:2' })
-    expect(s.source).toBe('https_proxy')
-    expect(s.url?.hostname).toBe('lower')
+    expect(s.source).toBe('HTTPS_PROXY')
+    expect(s.url?.hostname).toBe('upper')
   })
 
-  test('HTTPS_PROXY is used when https_proxy is unset', () => {
-    const s = settings({ HTTPS_PROXY: 'http://upper:2' })
-    expect(s.source).toBe('HTTPS_PROXY')
-    expect(s.url?.port).toBe('2')
+  test('https_proxy is used when HTTPS_PROXY is unset', () => {
+    const s = settings({ https_proxy: 'http://lower:1' })
+    expect(s.source).toBe('https_proxy')
+    expect(s.url?.port).toBe('1')
   })
 
   test('a value without a scheme (proxy.corp:3128) means http:// and says so', () => {
@@ -111,10 +112,10 @@ describe('resolveProxySettings', () => {
     expect(s.noProxySource).toBe('NO_PROXY')
   })
 
-  test('no_proxy wins over NO_PROXY', () => {
+  test('NO_PROXY wins over no_proxy', () => {
     const s = settings({ no_proxy: 'lower.example', NO_PROXY: 'upper.example' })
-    expect(s.noProxy).toEqual(['lower.example'])
-    expect(s.noProxySource).toBe('no_proxy')
+    expect(s.noProxy).toEqual(['upper.example'])
+    expect(s.noProxySource).toBe('NO_PROXY')
   })
 
   test('no_proxy is read even when no proxy is configured', () => {

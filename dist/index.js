@@ -31627,12 +31627,13 @@ function resolveProxySettings(input, env) {
     let value = input.trim();
     if (value)
         source = 'input';
-    else if (env.https_proxy?.trim())
-        [source, value] = ['https_proxy', env.https_proxy.trim()];
+    // Upper case first, as Go reads them: the tools that pull (docker, podman, skopeo) are Go.
     else if (env.HTTPS_PROXY?.trim())
         [source, value] = ['HTTPS_PROXY', env.HTTPS_PROXY.trim()];
-    const noProxyRaw = env.no_proxy ?? env.NO_PROXY;
-    const noProxySource = env.no_proxy !== undefined ? 'no_proxy' : env.NO_PROXY !== undefined ? 'NO_PROXY' : undefined;
+    else if (env.https_proxy?.trim())
+        [source, value] = ['https_proxy', env.https_proxy.trim()];
+    const noProxyRaw = env.NO_PROXY ?? env.no_proxy;
+    const noProxySource = env.NO_PROXY !== undefined ? 'NO_PROXY' : env.no_proxy !== undefined ? 'no_proxy' : undefined;
     const noProxy = (noProxyRaw ?? '')
         .split(/[\s,]+/)
         .map((entry) => entry.trim().toLowerCase())
@@ -31890,6 +31891,19 @@ function parseInputs(read, env) {
                 ? 'https_proxy'
                 : 'HTTPS_PROXY';
         throw new InputError(source, `Invalid proxy in ${source === 'proxy' ? 'the proxy input' : `the ${source} variable`}: ${err.message}.`);
+    }
+    for (const [upper, lower] of [
+        ['HTTPS_PROXY', 'https_proxy'],
+        ['NO_PROXY', 'no_proxy'],
+    ]) {
+        const [a, b] = [env[upper]?.trim(), env[lower]?.trim()];
+        if (a !== undefined &&
+            b !== undefined &&
+            a !== b &&
+            !(upper === 'HTTPS_PROXY' && proxy.source === 'input')) {
+            // The values are not quoted: a proxy URL may hold a password.
+            warnings.push(`${upper} and ${lower} differ; ${upper} is used, as docker, podman and skopeo (Go programs) use it, though curl would use ${lower}. Set both to the same value.`);
+        }
     }
     if (proxy.schemeAssumed && proxy.url) {
         warnings.push(`The proxy has no scheme; it is used as http://${proxy.url.host}, as curl and Go do (@actions/http-client would ignore it).`);
@@ -32200,13 +32214,40 @@ function parseOne(input) {
 }
 
 ;// CONCATENATED MODULE: ./src/advice.ts
+/** The facts the advice needs, read from a report (the message and the summary use the same). */
+function adviceContext(report) {
+    return {
+        registry: report.registry,
+        tokenHost: report.checks.find((c) => c.id === 'token')?.host,
+        failedHost: report.failedHost,
+        proxy: report.proxy.url,
+        proxied: report.routes.filter((r) => r.via === 'proxy').map((r) => r.host),
+    };
+}
 const RED_HAT_CDN = 'cdn.quay.io, cdn01.quay.io … cdn06.quay.io';
 /** Red Hat's anonymous registry, where some repositories refuse until terms are accepted. */
 const ACCESS_REGISTRY = 'registry.access.redhat.com';
 const TERMS_STEP = 'set registry: registry.redhat.io with a service account’s credentials and pull the image from there (some images on registry.access.redhat.com require accepting terms)';
+function otherRegistryStep(host) {
+    return `add a second preflight step with \`registry: ${host}\` and that registry’s credentials`;
+}
+/** The registry and the token service, each once. */
 function hostsToAllow(ctx) {
-    const hosts = [ctx.registry, ctx.tokenHost].filter((h, i, all) => !!h && all.indexOf(h) === i);
-    return hosts.map((h) => `\`${h}\``).join(' and ');
+    return quoteHosts([ctx.registry, ctx.tokenHost]);
+}
+/**
+ * What the proxy must let through, as the CONNECT targets it sees (`host:port`): the host that
+ * failed first, then the others that go through it.
+ */
+function connectTargets(ctx) {
+    const hosts = ctx.proxied.length
+        ? [ctx.failedHost, ...ctx.proxied]
+        : [ctx.failedHost ?? ctx.registry];
+    return quoteHosts(hosts.map((h) => (h && !/:\d+$/.test(h) ? `${h}:443` : h)));
+}
+function quoteHosts(hosts) {
+    const unique = hosts.filter((h, i, all) => !!h && all.indexOf(h) === i);
+    return unique.map((h) => `\`${h}\``).join(' and ');
 }
 /** The first thing to do, as the tail of the one-sentence `message`. */
 function firstStep(code, ctx) {
@@ -32221,6 +32262,8 @@ function firstStep(code, ctx) {
         case 'access-denied':
             if (host === ACCESS_REGISTRY)
                 return TERMS_STEP;
+            if (host !== ctx.registry)
+                return otherRegistryStep(host);
             return 'check that the account is entitled to the image and has accepted its terms (on Docker Hub and quay.io a missing repository looks the same)';
         case 'image-not-found':
             return 'check the repository name and the tag or digest';
@@ -32239,7 +32282,7 @@ function firstStep(code, ctx) {
         case 'tls-error':
             return 'a TLS-intercepting proxy is likely: give its CA certificate with NODE_EXTRA_CA_CERTS';
         case 'proxy-error':
-            return `allow ${hostsToAllow(ctx)} on the proxy${ctx.proxy ? ` ${ctx.proxy}` : ''}`;
+            return `allow CONNECT to ${connectTargets(ctx)} on the proxy${ctx.proxy ? ` ${ctx.proxy}` : ''}`;
         case 'proxy-auth-required':
             return 'give the proxy’s credentials in the proxy URL (http://user:password@host:port, from a secret)';
         case 'invalid-input':
@@ -32274,6 +32317,12 @@ function howToFix(code, ctx) {
                 'Check the warnings above: white space copied into a secret is a common cause.',
             ];
         case 'access-denied':
+            if (ctx.failedHost && ctx.failedHost !== ctx.registry && ctx.failedHost !== ACCESS_REGISTRY) {
+                return [
+                    `The image on \`${ctx.failedHost}\` was checked anonymously: credentials go only to \`${ctx.registry}\` and its token service.`,
+                    `If the image is private, ${otherRegistryStep(ctx.failedHost)}; if it is public, check its name (a missing repository is often refused the same way).`,
+                ];
+            }
             if (ctx.failedHost === ACCESS_REGISTRY) {
                 return [
                     `${ACCESS_REGISTRY} needs no login, but some of its images are served only to accounts that accepted their terms.`,
@@ -32336,7 +32385,7 @@ function howToFix(code, ctx) {
         case 'proxy-error':
             return [
                 `The proxy${ctx.proxy ? ` ${ctx.proxy}` : ''} could not be reached, did not answer, or refused the tunnel.`,
-                `Ask for ${hostsToAllow(ctx)} to be allowed on the proxy (CONNECT to port 443).`,
+                `Ask for CONNECT to ${connectTargets(ctx)} to be allowed on the proxy.`,
                 ...cdn,
             ];
         case 'proxy-auth-required':
@@ -33153,6 +33202,12 @@ class Preflight {
             if (answer.status === 403 && looksLikeHtml(answer) && !parseErrorBody(answer.body)) {
                 finding = htmlFinding('token service', realm.host, answer.status);
             }
+            else if (anonymous && registry !== this.config.registry) {
+                finding = {
+                    code: 'access-denied',
+                    detail: `the token service at ${realm.host} refused anonymous access to ${repository ?? registry} (HTTP ${answer.status}); credentials are only sent to ${this.config.registry}`,
+                };
+            }
             else if (anonymous) {
                 finding = {
                     code: 'missing-credentials',
@@ -33233,6 +33288,13 @@ class Preflight {
             return {
                 code: 'missing-credentials',
                 detail: `${registry} refused ${image ? what : 'anonymous access'} (${status}) and no credentials were given`,
+            };
+        }
+        if (presented === 'basic' && !image && answer.status === 401) {
+            // A registry that takes Basic is its own token service: a 401 on /v2/ refuses the login.
+            return {
+                code: 'invalid-credentials',
+                detail: `${registry} refused the credentials on GET /v2/ (${status})`,
             };
         }
         const accepted = presented === 'token'
@@ -33438,16 +33500,11 @@ class Preflight {
         this.checks.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
         const first = ordered[0];
         const proxyUrl = this.config.proxy.url ? redactProxy(this.config.proxy.url) : undefined;
-        const tokenHost = this.checks.find((c) => c.id === 'token')?.host;
         const result = first?.finding.code ?? 'ok';
-        const message = first
-            ? `${capitalize(first.finding.detail)}: ${firstStep(result, { registry, tokenHost, failedHost: first.host, proxy: proxyUrl })}.`
-            : `Pulls from ${registry} will succeed: ${describeSuccess(this.checks, images)}.`;
-        return {
+        const report = {
             registry,
             pullReady: !first,
             result,
-            message,
             failedHop: first?.hop,
             failedHost: first?.host,
             checks: this.checks,
@@ -33467,6 +33524,10 @@ class Preflight {
             notes: this.notes,
             durationMs: this.deps.now() - this.started,
         };
+        const message = first
+            ? `${capitalize(first.finding.detail)}: ${firstStep(result, adviceContext(report))}.`
+            : `Pulls from ${registry} will succeed: ${describeSuccess(this.checks, images)}.`;
+        return { ...report, message };
     }
 }
 function describeSuccess(checks, images) {
@@ -33721,14 +33782,7 @@ function renderSummary(report, warnings = []) {
     if (notes.length)
         out.push('### Warnings', '', ...notes.map((n) => `- ⚠️ ${escapeText(n)}`), '');
     if (!report.pullReady) {
-        const proxy = report.proxy.url;
-        const tokenHost = report.checks.find((c) => c.id === 'token')?.host;
-        const steps = howToFix(report.result, {
-            registry: report.registry,
-            tokenHost,
-            failedHost: report.failedHost,
-            proxy,
-        });
+        const steps = howToFix(report.result, adviceContext(report));
         out.push(`### How to fix (\`${report.result}\`)`, '', ...steps.map((s) => `- ${s}`), '');
     }
     return out.join('\n');

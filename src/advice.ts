@@ -1,5 +1,6 @@
 /** What each result code asks the user to do: the first step (in `message`) and the full fix (summary). */
 import type { ResultCode } from './codes.js'
+import type { Report } from './report.js'
 
 export interface AdviceContext {
   registry: string
@@ -9,6 +10,19 @@ export interface AdviceContext {
   failedHost?: string
   /** The proxy in use (no credentials), when one is. */
   proxy?: string
+  /** Hosts whose requests go through the proxy. */
+  proxied: string[]
+}
+
+/** The facts the advice needs, read from a report (the message and the summary use the same). */
+export function adviceContext(report: Omit<Report, 'message'>): AdviceContext {
+  return {
+    registry: report.registry,
+    tokenHost: report.checks.find((c) => c.id === 'token')?.host,
+    failedHost: report.failedHost,
+    proxy: report.proxy.url,
+    proxied: report.routes.filter((r) => r.via === 'proxy').map((r) => r.host),
+  }
 }
 
 const RED_HAT_CDN = 'cdn.quay.io, cdn01.quay.io … cdn06.quay.io'
@@ -17,11 +31,29 @@ const ACCESS_REGISTRY = 'registry.access.redhat.com'
 const TERMS_STEP =
   'set registry: registry.redhat.io with a service account’s credentials and pull the image from there (some images on registry.access.redhat.com require accepting terms)'
 
+function otherRegistryStep(host: string): string {
+  return `add a second preflight step with \`registry: ${host}\` and that registry’s credentials`
+}
+
+/** The registry and the token service, each once. */
 function hostsToAllow(ctx: AdviceContext): string {
-  const hosts = [ctx.registry, ctx.tokenHost].filter(
-    (h, i, all): h is string => !!h && all.indexOf(h) === i,
-  )
-  return hosts.map((h) => `\`${h}\``).join(' and ')
+  return quoteHosts([ctx.registry, ctx.tokenHost])
+}
+
+/**
+ * What the proxy must let through, as the CONNECT targets it sees (`host:port`): the host that
+ * failed first, then the others that go through it.
+ */
+function connectTargets(ctx: AdviceContext): string {
+  const hosts = ctx.proxied.length
+    ? [ctx.failedHost, ...ctx.proxied]
+    : [ctx.failedHost ?? ctx.registry]
+  return quoteHosts(hosts.map((h) => (h && !/:\d+$/.test(h) ? `${h}:443` : h)))
+}
+
+function quoteHosts(hosts: (string | undefined)[]): string {
+  const unique = hosts.filter((h, i, all): h is string => !!h && all.indexOf(h) === i)
+  return unique.map((h) => `\`${h}\``).join(' and ')
 }
 
 /** The first thing to do, as the tail of the one-sentence `message`. */
@@ -36,6 +68,7 @@ export function firstStep(code: ResultCode, ctx: AdviceContext): string {
       return 're-check the Customer Portal login, or the service account name and token, and regenerate the token if in doubt'
     case 'access-denied':
       if (host === ACCESS_REGISTRY) return TERMS_STEP
+      if (host !== ctx.registry) return otherRegistryStep(host)
       return 'check that the account is entitled to the image and has accepted its terms (on Docker Hub and quay.io a missing repository looks the same)'
     case 'image-not-found':
       return 'check the repository name and the tag or digest'
@@ -54,7 +87,7 @@ export function firstStep(code: ResultCode, ctx: AdviceContext): string {
     case 'tls-error':
       return 'a TLS-intercepting proxy is likely: give its CA certificate with NODE_EXTRA_CA_CERTS'
     case 'proxy-error':
-      return `allow ${hostsToAllow(ctx)} on the proxy${ctx.proxy ? ` ${ctx.proxy}` : ''}`
+      return `allow CONNECT to ${connectTargets(ctx)} on the proxy${ctx.proxy ? ` ${ctx.proxy}` : ''}`
     case 'proxy-auth-required':
       return 'give the proxy’s credentials in the proxy URL (http://user:password@host:port, from a secret)'
     case 'invalid-input':
@@ -90,6 +123,12 @@ export function howToFix(code: ResultCode, ctx: AdviceContext): string[] {
         'Check the warnings above: white space copied into a secret is a common cause.',
       ]
     case 'access-denied':
+      if (ctx.failedHost && ctx.failedHost !== ctx.registry && ctx.failedHost !== ACCESS_REGISTRY) {
+        return [
+          `The image on \`${ctx.failedHost}\` was checked anonymously: credentials go only to \`${ctx.registry}\` and its token service.`,
+          `If the image is private, ${otherRegistryStep(ctx.failedHost)}; if it is public, check its name (a missing repository is often refused the same way).`,
+        ]
+      }
       if (ctx.failedHost === ACCESS_REGISTRY) {
         return [
           `${ACCESS_REGISTRY} needs no login, but some of its images are served only to accounts that accepted their terms.`,
@@ -152,7 +191,7 @@ export function howToFix(code: ResultCode, ctx: AdviceContext): string[] {
     case 'proxy-error':
       return [
         `The proxy${ctx.proxy ? ` ${ctx.proxy}` : ''} could not be reached, did not answer, or refused the tunnel.`,
-        `Ask for ${hostsToAllow(ctx)} to be allowed on the proxy (CONNECT to port 443).`,
+        `Ask for CONNECT to ${connectTargets(ctx)} to be allowed on the proxy.`,
         ...cdn,
       ]
     case 'proxy-auth-required':

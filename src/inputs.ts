@@ -89,6 +89,23 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
       `Invalid proxy in ${source === 'proxy' ? 'the proxy input' : `the ${source} variable`}: ${(err as InvalidProxy).message}.`,
     )
   }
+  for (const [upper, lower] of [
+    ['HTTPS_PROXY', 'https_proxy'],
+    ['NO_PROXY', 'no_proxy'],
+  ] as const) {
+    const [a, b] = [env[upper]?.trim(), env[lower]?.trim()]
+    if (
+      a !== undefined &&
+      b !== undefined &&
+      a !== b &&
+      !(upper === 'HTTPS_PROXY' && proxy.source === 'input')
+    ) {
+      // The values are not quoted: a proxy URL may hold a password.
+      warnings.push(
+        `${upper} and ${lower} differ; ${upper} is used, as docker, podman and skopeo (Go programs) use it, though curl would use ${lower}. Set both to the same value.`,
+      )
+    }
+  }
   if (proxy.schemeAssumed && proxy.url) {
     warnings.push(
       `The proxy has no scheme; it is used as http://${proxy.url.host}, as curl and Go do (@actions/http-client would ignore it).`,

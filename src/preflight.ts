@@ -6,7 +6,7 @@
  */
 import { bearerChallenge, parseChallenges } from './challenge.js'
 import type { Hop, ResultCode } from './codes.js'
-import { firstStep } from './advice.js'
+import { adviceContext, firstStep } from './advice.js'
 import { Transport, firstHeader, type Answer, type Exchange, type TransportError } from './http.js'
 import { isLinkLocal, isLoopback, redactProxy, type ProxySettings } from './proxy.js'
 import { formatImageRef, type ImageRef } from './reference.js'
@@ -344,6 +344,11 @@ class Preflight {
     } else if (answer.status === 401 || answer.status === 403) {
       if (answer.status === 403 && looksLikeHtml(answer) && !parseErrorBody(answer.body)) {
         finding = htmlFinding('token service', realm.host, answer.status)
+      } else if (anonymous && registry !== this.config.registry) {
+        finding = {
+          code: 'access-denied',
+          detail: `the token service at ${realm.host} refused anonymous access to ${repository ?? registry} (HTTP ${answer.status}); credentials are only sent to ${this.config.registry}`,
+        }
       } else if (anonymous) {
         finding = {
           code: 'missing-credentials',
@@ -439,6 +444,13 @@ class Preflight {
       return {
         code: 'missing-credentials',
         detail: `${registry} refused ${image ? what : 'anonymous access'} (${status}) and no credentials were given`,
+      }
+    }
+    if (presented === 'basic' && !image && answer.status === 401) {
+      // A registry that takes Basic is its own token service: a 401 on /v2/ refuses the login.
+      return {
+        code: 'invalid-credentials',
+        detail: `${registry} refused the credentials on GET /v2/ (${status})`,
       }
     }
     const accepted =
@@ -687,16 +699,11 @@ class Preflight {
 
     const first = ordered[0]
     const proxyUrl = this.config.proxy.url ? redactProxy(this.config.proxy.url) : undefined
-    const tokenHost = this.checks.find((c) => c.id === 'token')?.host
     const result: ResultCode = first?.finding.code ?? 'ok'
-    const message = first
-      ? `${capitalize(first.finding.detail)}: ${firstStep(result, { registry, tokenHost, failedHost: first.host, proxy: proxyUrl })}.`
-      : `Pulls from ${registry} will succeed: ${describeSuccess(this.checks, images)}.`
-    return {
+    const report: Omit<Report, 'message'> = {
       registry,
       pullReady: !first,
       result,
-      message,
       failedHop: first?.hop,
       failedHost: first?.host,
       checks: this.checks,
@@ -716,6 +723,10 @@ class Preflight {
       notes: this.notes,
       durationMs: this.deps.now() - this.started,
     }
+    const message = first
+      ? `${capitalize(first.finding.detail)}: ${firstStep(result, adviceContext(report))}.`
+      : `Pulls from ${registry} will succeed: ${describeSuccess(this.checks, images)}.`
+    return { ...report, message }
   }
 }
 

@@ -29,12 +29,13 @@ export function resolveProxySettings(input: string, env: NodeJS.ProcessEnv): Pro
   let source: ProxySource = 'none'
   let value = input.trim()
   if (value) source = 'input'
-  else if (env.https_proxy?.trim()) [source, value] = ['https_proxy', env.https_proxy.trim()]
+  // Upper case first, as Go reads them: the tools that pull (docker, podman, skopeo) are Go.
   else if (env.HTTPS_PROXY?.trim()) [source, value] = ['HTTPS_PROXY', env.HTTPS_PROXY.trim()]
+  else if (env.https_proxy?.trim()) [source, value] = ['https_proxy', env.https_proxy.trim()]
 
-  const noProxyRaw = env.no_proxy ?? env.NO_PROXY
+  const noProxyRaw = env.NO_PROXY ?? env.no_proxy
   const noProxySource =
-    env.no_proxy !== undefined ? 'no_proxy' : env.NO_PROXY !== undefined ? 'NO_PROXY' : undefined
+    env.NO_PROXY !== undefined ? 'NO_PROXY' : env.no_proxy !== undefined ? 'no_proxy' : undefined
   const noProxy = (noProxyRaw ?? '')
     .split(/[\s,]+/)
     .map((entry) => entry.trim().toLowerCase())

@@ -3,7 +3,7 @@
  * a Mermaid diagram with each hop marked, the checks, the images, the proxy, and how to fix.
  * A pure function of the report, so the demo and the tests see exactly what the runner shows.
  */
-import { VERDICT, howToFix } from './advice.js'
+import { VERDICT, adviceContext, howToFix } from './advice.js'
 import type { Check, ImageCheck, Outcome, RateLimit, Report } from './report.js'
 
 /** Above this many images, the ones that pass are folded away. */
@@ -34,14 +34,7 @@ export function renderSummary(report: Report, warnings: readonly string[] = []):
   const notes = [...warnings, ...report.notes]
   if (notes.length) out.push('### Warnings', '', ...notes.map((n) => `- ⚠️ ${escapeText(n)}`), '')
   if (!report.pullReady) {
-    const proxy = report.proxy.url
-    const tokenHost = report.checks.find((c) => c.id === 'token')?.host
-    const steps = howToFix(report.result, {
-      registry: report.registry,
-      tokenHost,
-      failedHost: report.failedHost,
-      proxy,
-    })
+    const steps = howToFix(report.result, adviceContext(report))
     out.push(`### How to fix (\`${report.result}\`)`, '', ...steps.map((s) => `- ${s}`), '')
   }
   return out.join('\n')

@@ -12,9 +12,13 @@ const SAFETY_MS = 5 * 60_000
 
 /**
  * @typedef {object} ConnectProxyOptions
- * @property {Record<string, string>} [hosts] host name → address (`127.0.0.1`): the only names the
- *   proxy resolves; any other name gets 503, as squid's ERR_DNS_FAIL. An IP literal target is used
- *   as it is when it is a loopback address, and refused with 503 otherwise (nothing leaves the host).
+ * @property {Record<string, string>} [hosts] host name → where the proxy connects for it: the only
+ *   names the proxy resolves; any other name gets 503, as squid's ERR_DNS_FAIL. A value is a loopback
+ *   address (`127.0.0.1`, `::1`), used with the port the CONNECT asked for, or a loopback address and
+ *   a port (`127.0.0.1:8443`, `[::1]:8443`), used whatever port the CONNECT asked for: that is how a
+ *   test sends `registry.redhat.io:443` to a server on 127.0.0.1:<its own port>. Any other value
+ *   throws. An IP literal target is used as it is when it is a loopback address, and refused with
+ *   503 otherwise (nothing leaves the host).
  * @property {string[]} [deny] host names it refuses to tunnel to, with 403 (squid's ERR_ACCESS_DENIED)
  * @property {{ user: string, password: string }} [credentials] require `Proxy-Authorization: Basic …`
  *   with these; without them (or with others) the answer is 407 with `Proxy-Authenticate: Basic realm="proxy"`
@@ -64,6 +68,26 @@ const isLoopbackAddress = (address) =>
   (net.isIPv4(address) && address.startsWith('127.')) || address === '::1'
 
 /**
+ * Reads a `hosts` value: a loopback address, optionally with a port (`[v6]:port` for IPv6).
+ * @param {string} name the host name it is the value of, for the error message
+ * @param {string} value
+ * @returns {{ address: string, port?: number }}
+ */
+function parseMapping(name, value) {
+  if (net.isIP(value)) {
+    if (!isLoopbackAddress(value))
+      throw new Error(`startConnectProxy: hosts['${name}'] = '${value}' is not a loopback address`)
+    return { address: value }
+  }
+  const target = parseTarget(value)
+  if (!target || !net.isIP(target.hostname) || !isLoopbackAddress(target.hostname))
+    throw new Error(
+      `startConnectProxy: hosts['${name}'] = '${value}' is not a loopback address, nor one with a port (127.0.0.1:8443, [::1]:8443)`,
+    )
+  return { address: target.hostname, port: target.port }
+}
+
+/**
  * Whether a Proxy-Authorization header carries these credentials. The user name is what comes
  * before the first colon of the decoded pair, as in HTTP Basic.
  * @param {string | undefined} header
@@ -111,8 +135,10 @@ function refuse(socket, status, headers = {}) {
 export async function startConnectProxy(options = {}) {
   const { hosts = {}, deny = [], credentials, silent = false } = options
   const denied = new Set(deny.map((name) => name.toLowerCase()))
-  /** @type {Map<string, string>} */
-  const names = new Map(Object.entries(hosts).map(([name, addr]) => [name.toLowerCase(), addr]))
+  /** @type {Map<string, { address: string, port?: number }>} */
+  const names = new Map(
+    Object.entries(hosts).map(([name, value]) => [name.toLowerCase(), parseMapping(name, value)]),
+  )
   /** @type {ConnectRecord[]} */
   const connects = []
   /**
@@ -153,14 +179,14 @@ export async function startConnectProxy(options = {}) {
     const parsed = parseTarget(target)
     if (!parsed) return answer(403) // squid refuses a malformed CONNECT target as access denied
     if (denied.has(parsed.hostname)) return answer(403)
-    const address =
+    const mapped =
       names.get(parsed.hostname) ??
       (net.isIP(parsed.hostname) && isLoopbackAddress(parsed.hostname)
-        ? parsed.hostname
+        ? { address: parsed.hostname }
         : undefined)
-    if (address === undefined) return answer(503)
+    if (mapped === undefined) return answer(503)
 
-    const upstream = net.connect({ host: address, port: parsed.port })
+    const upstream = net.connect({ host: mapped.address, port: mapped.port ?? parsed.port })
     track(upstream)
     // One side gone: the tunnel is gone (also when the client leaves before the target answers).
     socket.once('close', () => upstream.destroy())

@@ -1,0 +1,628 @@
+// A real registry for the end-to-end tests: Debian's docker-registry (the distribution registry
+// 2.8), on 127.0.0.1 with TLS and `auth: token`, and in front of it a token service (node:https)
+// that imitates Red Hat SSO: its URL shape (/auth/realms/<realm>/protocol/redhat-docker-v2/auth),
+// its JSON bodies ({token, access_token, expires_in, issued_at}; a 401 with
+// {"errors":[{"code":"UNAUTHORIZED",…}]}), and JWTs the registry verifies for real: ES256, signed
+// with the test CA's key, the CA's certificate in the `x5c` header, the registry trusting that CA
+// (`rootcertbundle`). Set-up pushes small images into it with skopeo, from OCI layouts made here.
+//
+// Also the referee: skopeo inspect against the same registry, with the same credentials and CA.
+//
+// Every process runs under squid.mjs's watchdog (it dies with close(), with the test process, and
+// after a few minutes in any case); every server listens on 127.0.0.1 only.
+import { execFile } from 'node:child_process'
+import {
+  X509Certificate,
+  createHash,
+  createPrivateKey,
+  randomBytes,
+  randomUUID,
+  sign,
+} from 'node:crypto'
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import https from 'node:https'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { freePort, requireProgram, spawnPeer, waitForPort } from './squid.mjs'
+import { makeCertificates } from './tls.mjs'
+
+const LOOPBACK = '127.0.0.1'
+const SAFETY_MS = 5 * 60_000
+
+/** The token service's paths, as Red Hat SSO's: one realm per registry family. */
+export const realmPath = (/** @type {string} */ realm) =>
+  `/auth/realms/${realm}/protocol/redhat-docker-v2/auth`
+/** The service registry.redhat.io announces, and so the one this registry announces. */
+export const SERVICE = 'docker-registry'
+/**
+ * Red Hat's partner realm (registry.connect.redhat.com): the same accounts, but its tokens are for
+ * its own registry, whatever service is asked for.
+ */
+export const PARTNER_REALM = 'rhc4tp'
+export const PARTNER_SERVICE = 'registry.connect.redhat.com'
+const ISSUER = 'registry-auth-preflight test SSO'
+const TOKEN_LIFETIME_S = 300
+
+const JSON_TYPE = 'application/json'
+const BAD_LOGIN = JSON.stringify({
+  errors: [{ code: 'UNAUTHORIZED', message: 'Invalid username or password' }],
+})
+
+/**
+ * @typedef {import('./tls.mjs').Certificates} Certificates
+ *
+ * @typedef {object} Account
+ * @property {string} password
+ * @property {'*' | string[]} [entitlements] repositories it may pull; `*` for all; none by default
+ *   (the token is still granted, with an empty access list, as Red Hat SSO does)
+ * @property {boolean} [push] may push to the repositories it is entitled to
+ *
+ * @typedef {object} ResourceActions
+ * @property {string} type
+ * @property {string} name
+ * @property {string[]} actions
+ *
+ * @typedef {object} Issued a token the service issued (the tests check that none leaks)
+ * @property {string} token
+ * @property {string} user
+ * @property {string} realm
+ * @property {string} audience
+ * @property {ResourceActions[]} access
+ *
+ * @typedef {object} TokenService
+ * @property {number} port
+ * @property {string} host `127.0.0.1:<port>`
+ * @property {string} url `https://127.0.0.1:<port>`
+ * @property {(realm?: string, host?: string) => string} realm the URL of a realm (default `rhcc`),
+ *   optionally under another host name (one only a proxy resolves, say)
+ * @property {Issued[]} issued every token issued, in order
+ * @property {{ url: string, host: string | undefined, user: string | undefined }[]} requests
+ *   every request (path and query, the Host header, the Basic user name if any)
+ * @property {() => Promise<void>} close
+ */
+
+// ─── the token service ─────────────────────────────────────────────────────────────────────────
+
+/** @param {Buffer | string} data */
+const base64url = (data) => Buffer.from(data).toString('base64url')
+/** @param {Buffer | string} data */
+const sha256 = (data) => createHash('sha256').update(data).digest('hex')
+
+/**
+ * `repository:<name>:<actions>` scopes (the parameter may repeat and a value may hold several,
+ * space-separated; a name may hold `host:port`, so the name lies between the first and last colon).
+ * @param {URLSearchParams} query
+ * @returns {{ type: string, name: string, actions: string[] }[]}
+ */
+function requestedScopes(query) {
+  return query
+    .getAll('scope')
+    .flatMap((value) => value.split(' '))
+    .flatMap((scope) => {
+      const first = scope.indexOf(':')
+      const last = scope.lastIndexOf(':')
+      if (first < 0 || last === first) return []
+      return [
+        {
+          type: scope.slice(0, first),
+          name: scope.slice(first + 1, last),
+          actions: scope.slice(last + 1).split(','),
+        },
+      ]
+    })
+}
+
+/**
+ * The user a Basic header names if its password is right; null without a header, undefined when
+ * wrong. Split at the first colon: `12345678|name:secret` works as with the real service.
+ * @param {string | undefined} header
+ * @param {Record<string, Account>} users
+ * @returns {string | null | undefined}
+ */
+function basicUser(header, users) {
+  if (header === undefined) return null
+  const match = /^Basic\s+(\S+)$/i.exec(header)
+  if (!match) return undefined
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  if (colon < 0) return undefined
+  const user = decoded.slice(0, colon)
+  return Object.hasOwn(users, user) && users[user].password === decoded.slice(colon + 1)
+    ? user
+    : undefined
+}
+
+/**
+ * The Red Hat SSO imitation. Realms: `rhcc` issues tokens for the service asked for (as the token
+ * spec has it); `rhc4tp` (the partner registry's) for PARTNER_SERVICE whatever is asked.
+ * @param {{ tls: Certificates, signingKey: string, signingCert: string, users: Record<string, Account> }} options
+ *   signingKey and signingCert: PEM of the key that signs the JWTs and of its certificate (the
+ *   registry must trust that certificate through its rootcertbundle)
+ * @returns {Promise<TokenService>}
+ */
+export async function startTokenService({ tls, signingKey, signingCert, users }) {
+  const key = createPrivateKey(signingKey)
+  if (key.asymmetricKeyType !== 'ec')
+    throw new Error('startTokenService: the signing key must be EC P-256 (ES256)')
+  const x5c = [new X509Certificate(signingCert).raw.toString('base64')]
+  const header = base64url(JSON.stringify({ typ: 'JWT', alg: 'ES256', x5c }))
+  /** @type {Record<string, string | undefined>} realm → fixed audience (undefined: as asked) */
+  const realms = { rhcc: undefined, [PARTNER_REALM]: PARTNER_SERVICE }
+  /** @type {Issued[]} */
+  const issued = []
+  /** @type {TokenService['requests']} */
+  const requests = []
+
+  /**
+   * @param {string} user
+   * @param {string} audience
+   * @param {ResourceActions[]} access
+   */
+  const jwt = (user, audience, access) => {
+    const now = Math.floor(Date.now() / 1000)
+    const claims = base64url(
+      JSON.stringify({
+        iss: ISSUER,
+        sub: user,
+        aud: audience,
+        exp: now + TOKEN_LIFETIME_S,
+        nbf: now - 5,
+        iat: now,
+        jti: randomUUID(),
+        access,
+      }),
+    )
+    const input = `${header}.${claims}`
+    // JWS wants the raw r‖s (IEEE P1363), not DER, for ECDSA signatures.
+    const signature = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
+    return `${input}.${base64url(signature)}`
+  }
+
+  /** @type {import('node:http').RequestListener} */
+  const listener = (req, res) => {
+    req.resume()
+    const url = new URL(`http://${LOOPBACK}${req.url ?? '/'}`)
+    const user = basicUser(req.headers.authorization, users)
+    requests.push({ url: req.url ?? '', host: req.headers.host, user: user ?? undefined })
+    /** @param {number} status @param {string} body @param {Record<string, string>} [extra] */
+    const reply = (status, body, extra = {}) => {
+      res.writeHead(status, {
+        'Content-Type': JSON_TYPE,
+        'Content-Length': String(Buffer.byteLength(body)),
+        ...extra,
+      })
+      res.end(body)
+    }
+    const realm = /^\/auth\/realms\/([^/]+)\/protocol\/redhat-docker-v2\/auth$/.exec(
+      url.pathname,
+    )?.[1]
+    if (realm === undefined || !Object.hasOwn(realms, realm))
+      return reply(404, JSON.stringify({ error: 'Realm does not exist' }))
+    if (req.method !== 'GET')
+      return reply(405, JSON.stringify({ errors: [{ code: 'UNSUPPORTED', message: 'GET only' }] }))
+    if (typeof user !== 'string') return reply(401, BAD_LOGIN)
+
+    const account = users[user]
+    const entitled = (/** @type {string} */ repo) =>
+      account.entitlements === '*' || (account.entitlements ?? []).includes(repo)
+    /** @type {ResourceActions[]} */
+    const access = requestedScopes(url.searchParams).flatMap((scope) => {
+      if (scope.type !== 'repository' || !entitled(scope.name)) return []
+      const actions = scope.actions.filter((a) => a === 'pull' || (a === 'push' && account.push))
+      return actions.length ? [{ type: 'repository', name: scope.name, actions }] : []
+    })
+    const audience = realms[realm] ?? url.searchParams.get('service') ?? ''
+    const token = jwt(user, audience, access)
+    issued.push({ token, user, realm, audience, access })
+    return reply(
+      200,
+      JSON.stringify({
+        token,
+        access_token: token,
+        expires_in: TOKEN_LIFETIME_S,
+        issued_at: new Date().toISOString(),
+      }),
+    )
+  }
+
+  const server = https.createServer({ cert: tls.cert, key: tls.key }, listener)
+  /** @type {Set<import('node:stream').Duplex>} */
+  const sockets = new Set()
+  server.on('connection', (/** @type {import('node:stream').Duplex} */ socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  /** @type {number} */
+  const port = await new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, LOOPBACK, () => {
+      server.off('error', reject)
+      resolve(/** @type {import('node:net').AddressInfo} */ (server.address()).port)
+    })
+  })
+  /** @type {Promise<void> | undefined} */
+  let closing
+  const close = () => {
+    closing ??= new Promise((resolve) => {
+      clearTimeout(safety)
+      server.close(() => resolve())
+      for (const socket of sockets) socket.destroy()
+    })
+    return closing
+  }
+  const safety = setTimeout(() => void close(), SAFETY_MS)
+  safety.unref()
+
+  const host = `${LOOPBACK}:${port}`
+  return {
+    port,
+    host,
+    url: `https://${host}`,
+    realm: (name = 'rhcc', hostName = LOOPBACK) => `https://${hostName}:${port}${realmPath(name)}`,
+    issued,
+    requests,
+    close,
+  }
+}
+
+// ─── the registry ──────────────────────────────────────────────────────────────────────────────
+
+/**
+ * @typedef {object} RegistryProcess
+ * @property {number} port
+ * @property {string} host `127.0.0.1:<port>`
+ * @property {string} realm the realm it announces
+ * @property {() => string} output what docker-registry logged (the last 64 KiB)
+ * @property {() => Promise<void>} close
+ */
+
+/**
+ * docker-registry's configuration: TLS, filesystem storage, token auth. JSON is YAML.
+ * @param {{ port: number, storage: string, tls: Certificates, realm: string, rootCertBundle: string }} c
+ */
+function registryConfig({ port, storage, tls, realm, rootCertBundle }) {
+  return JSON.stringify(
+    {
+      version: 0.1,
+      log: { level: 'info', formatter: 'text', accesslog: { disabled: true } },
+      storage: {
+        filesystem: { rootdirectory: storage },
+        maintenance: { uploadpurging: { enabled: false } },
+      },
+      http: {
+        addr: `${LOOPBACK}:${port}`,
+        secret: randomBytes(16).toString('hex'),
+        tls: { certificate: tls.certPath, key: tls.keyPath },
+      },
+      auth: { token: { realm, service: SERVICE, issuer: ISSUER, rootcertbundle: rootCertBundle } },
+      health: { storagedriver: { enabled: false } },
+    },
+    null,
+    2,
+  )
+}
+
+/**
+ * Starts `docker-registry serve <config>` on 127.0.0.1 and a free port.
+ * @param {{ dir: string, storage: string, tls: Certificates, realm: string, rootCertBundle: string, lifetimeS?: number }} options
+ *   dir: where its configuration goes; storage: its root directory (two registries may share one)
+ * @returns {Promise<RegistryProcess>}
+ */
+export async function startRegistry({ dir, storage, tls, realm, rootCertBundle, lifetimeS }) {
+  const program = requireProgram('docker-registry')
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort()
+    const config = join(dir, `registry-${port}.yml`)
+    await writeFile(config, registryConfig({ port, storage, tls, realm, rootCertBundle }))
+    const peer = spawnPeer(program, ['serve', config], {
+      name: 'docker-registry',
+      cwd: dir,
+      lifetimeS,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
+    })
+    try {
+      await waitForPort(port, peer, 'docker-registry')
+    } catch (error) {
+      await peer.stop()
+      if (attempt < 3 && /address already in use/i.test(String(error))) continue
+      throw error
+    }
+    const host = `${LOOPBACK}:${port}`
+    return { port, host, realm, output: peer.output, close: peer.stop }
+  }
+}
+
+// ─── images ────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * A tar archive holding one small file (ustar, as `tar` writes it).
+ * @param {string} name
+ * @param {string} content
+ */
+function tarOf(name, content) {
+  const data = Buffer.from(content)
+  const header = Buffer.alloc(512)
+  /** @param {string} text @param {number} offset @param {number} length */
+  const put = (text, offset, length) => header.write(text.slice(0, length), offset, 'ascii')
+  /** @param {number} n @param {number} width */
+  const octal = (n, width) => `${n.toString(8).padStart(width - 1, '0')}\0`
+  put(name, 0, 100)
+  put(octal(0o644, 8), 100, 8)
+  put(octal(0, 8), 108, 8)
+  put(octal(0, 8), 116, 8)
+  put(octal(data.length, 12), 124, 12)
+  put(octal(0, 12), 136, 12)
+  put('        ', 148, 8) // the checksum field counts as spaces while summing
+  put('0', 156, 1)
+  put('ustar\0', 257, 6)
+  put('00', 263, 2)
+  const sum = header.reduce((total, byte) => total + byte, 0)
+  put(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8)
+  const padding = Buffer.alloc((512 - (data.length % 512)) % 512)
+  return Buffer.concat([header, data, padding, Buffer.alloc(1024)])
+}
+
+/**
+ * @typedef {object} OciImage
+ * @property {string} layout the OCI layout directory
+ * @property {string} tag the tag it holds
+ * @property {string} digest the manifest's digest, which the registry serves it under
+ */
+
+/**
+ * Writes an OCI image layout with one small image: a config blob and one layer (a tar.gz with a
+ * single file), every digest computed here.
+ * @param {string} dir an empty directory
+ * @param {string} name what the image's one file says (makes each image distinct)
+ * @param {string} tag
+ * @returns {Promise<OciImage>}
+ */
+export async function writeOciLayout(dir, name, tag) {
+  const blobs = join(dir, 'blobs', 'sha256')
+  await mkdir(blobs, { recursive: true })
+  /** @param {Buffer} data */
+  const blob = async (data) => {
+    const hex = sha256(data)
+    await writeFile(join(blobs, hex), data)
+    return { digest: `sha256:${hex}`, size: data.length }
+  }
+  const tar = tarOf('etc/image-name', `${name}\n`)
+  const layer = await blob(gzipSync(tar, { level: 9 }))
+  const config = await blob(
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: { Labels: { name } },
+        rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(tar)}`] },
+        history: [{ created_by: 'scripts/lib/distribution.mjs' }],
+      }),
+    ),
+  )
+  const manifest = await blob(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
+      }),
+    ),
+  )
+  await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
+  await writeFile(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          ...manifest,
+          annotations: { 'org.opencontainers.image.ref.name': tag },
+        },
+      ],
+    }),
+  )
+  return { layout: dir, tag, digest: manifest.digest }
+}
+
+// ─── skopeo ────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * @typedef {object} SkopeoResult
+ * @property {boolean} ok exit status 0
+ * @property {number | string | null} code exit status (or the error code when it could not run)
+ * @property {string} stdout
+ * @property {string} stderr
+ */
+
+/**
+ * Runs skopeo (asynchronously: the test process hosts servers that must keep answering) with an
+ * environment of its own: a fresh HOME, so no auth.json or containers.conf of the developer's is
+ * read, plus `env` (HTTPS_PROXY, NO_PROXY for the proxy cases).
+ * @param {string[]} args
+ * @param {{ env?: Record<string, string>, home: string, timeoutMs?: number }} options
+ * @returns {Promise<SkopeoResult>}
+ */
+export function skopeo(args, { env = {}, home, timeoutMs = 30_000 }) {
+  const program = requireProgram('skopeo')
+  return new Promise((resolve) => {
+    execFile(
+      program,
+      args,
+      {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...env },
+        timeout: timeoutMs,
+        killSignal: 'SIGKILL',
+        maxBuffer: 4 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (/** @type {{ code?: number | string }} */ (error).code ?? null) : 0
+        resolve({ ok: !error, code, stdout, stderr: stderr || (error ? String(error) : '') })
+      },
+    )
+  })
+}
+
+/**
+ * What a real client says about an image: `skopeo inspect --creds user:pass --cert-dir <dir>
+ * docker://<ref>`. The result's digest is the one skopeo read, when it succeeded.
+ * @param {{ reference: string, creds?: string, certDir: string, home: string, env?: Record<string, string> }} options
+ *   reference: `host:port/repo:tag`
+ * @returns {Promise<SkopeoResult & { digest?: string }>}
+ */
+export async function skopeoInspect({ reference, creds, certDir, home, env }) {
+  const args = [
+    'inspect',
+    '--retry-times',
+    '0',
+    ...(creds === undefined ? ['--no-creds'] : ['--creds', creds]),
+    '--cert-dir',
+    certDir,
+    `docker://${reference}`,
+  ]
+  const result = await skopeo(args, { home, env })
+  let digest
+  if (result.ok) {
+    try {
+      digest = /** @type {{ Digest?: string }} */ (JSON.parse(result.stdout)).Digest
+    } catch {
+      digest = undefined
+    }
+  }
+  return { ...result, digest }
+}
+
+// ─── all of it ─────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * @typedef {object} DistributionOptions
+ * @property {Record<string, Account>} users the token service's accounts (the set-up account is
+ *   added to them)
+ * @property {Record<string, string[]>} [images] repository → tags to push (default: `ubi9/ubi` and
+ *   `rhel9/postgresql-15`, tag `latest`)
+ * @property {string[]} [names] extra DNS names for the certificates (names only a proxy resolves)
+ * @property {number} [lifetimeS] the watchdog's limit for the registry processes
+ *
+ * @typedef {object} Distribution
+ * @property {string} dir the temp dir (certificates, storage, configurations)
+ * @property {Certificates} tls the test CA and the server certificate (registry and token service)
+ * @property {string} certDir a directory holding only `ca.crt`, for skopeo's --cert-dir
+ * @property {string} home an empty HOME for skopeo
+ * @property {TokenService} tokens the token service
+ * @property {RegistryProcess} registry the registry, announcing the `rhcc` realm
+ * @property {Record<string, string>} digests `repo:tag` → manifest digest of what was pushed
+ * @property {{ user: string, password: string }} setup the account that pushed the images
+ * @property {(realm: string) => Promise<RegistryProcess>} startRegistry another registry process
+ *   on the same storage that announces another realm of the token service (closed by close())
+ * @property {(options: { reference: string, creds?: string, env?: Record<string, string> }) => Promise<SkopeoResult & { digest?: string }>} inspect
+ *   skopeo inspect with this CA
+ * @property {() => Promise<void>} close stops the registries and the token service, removes dir
+ */
+
+/**
+ * The whole peer: certificates, token service, registry, and the images pushed into it.
+ * @param {DistributionOptions} options
+ * @returns {Promise<Distribution>}
+ */
+export async function startDistribution(options) {
+  requireProgram('docker-registry')
+  requireProgram('skopeo')
+  requireProgram('openssl')
+  const dir = await mkdtemp(join(tmpdir(), 'distribution-'))
+  /** @type {{ close: () => Promise<void> }[]} */
+  const owned = []
+  const closeAll = async () => {
+    await Promise.all(owned.splice(0).map((o) => o.close()))
+    await rm(dir, { recursive: true, force: true })
+  }
+  try {
+    const tls = await makeCertificates(dir, { names: options.names ?? [] })
+    const certDir = join(dir, 'certs.d')
+    const home = join(dir, 'home')
+    const storage = join(dir, 'storage')
+    await Promise.all([certDir, home, storage].map((d) => mkdir(d)))
+    await copyFile(tls.caPath, join(certDir, 'ca.crt'))
+
+    const setup = { user: `setup-${randomBytes(4).toString('hex')}`, password: randomUUID() }
+    const images = options.images ?? { 'ubi9/ubi': ['latest'], 'rhel9/postgresql-15': ['latest'] }
+    const tokens = await startTokenService({
+      tls,
+      // The CA's own key signs the tokens, and the registry trusts the CA: x5c holds the CA.
+      signingKey: await readFile(join(dir, 'ca.key'), 'utf8'),
+      signingCert: tls.ca,
+      users: {
+        ...options.users,
+        [setup.user]: { password: setup.password, entitlements: '*', push: true },
+      },
+    })
+    owned.push(tokens)
+
+    /** @param {string} realm */
+    const launch = async (realm) => {
+      const registry = await startRegistry({
+        dir,
+        storage,
+        tls,
+        realm: tokens.realm(realm),
+        rootCertBundle: tls.caPath,
+        lifetimeS: options.lifetimeS,
+      })
+      owned.push(registry)
+      return registry
+    }
+    const registry = await launch('rhcc')
+
+    /** @type {Record<string, string>} */
+    const digests = {}
+    await Promise.all(
+      Object.entries(images).flatMap(([repo, tags]) =>
+        tags.map(async (tag) => {
+          const layout = join(dir, 'layouts', `${repo}:${tag}`.replace(/[/:]/g, '_'))
+          await mkdir(layout, { recursive: true })
+          const image = await writeOciLayout(layout, `${repo}:${tag}`, tag)
+          const pushed = await skopeo(
+            [
+              '--insecure-policy',
+              'copy',
+              '--quiet',
+              '--retry-times',
+              '0',
+              '--dest-creds',
+              `${setup.user}:${setup.password}`,
+              '--dest-cert-dir',
+              certDir,
+              `oci:${layout}:${tag}`,
+              `docker://${registry.host}/${repo}:${tag}`,
+            ],
+            { home },
+          )
+          if (!pushed.ok)
+            throw new Error(
+              `skopeo copy to ${registry.host}/${repo}:${tag} failed: ${pushed.stderr}\nregistry log:\n${registry.output().slice(-3000)}`,
+            )
+          digests[`${repo}:${tag}`] = image.digest
+        }),
+      ),
+    )
+
+    return {
+      dir,
+      tls,
+      certDir,
+      home,
+      tokens,
+      registry,
+      digests,
+      setup,
+      startRegistry: launch,
+      inspect: ({ reference, creds, env }) =>
+        skopeoInspect({ reference, creds, env, certDir, home }),
+      close: closeAll,
+    }
+  } catch (error) {
+    await closeAll()
+    throw error
+  }
+}

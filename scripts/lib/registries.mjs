@@ -1,0 +1,784 @@
+// Loopback imitations of the registries people pull from, each answering as the real one does
+// (challenges, token services, status codes, error bodies, Docker Hub's rate-limit headers), as
+// recorded in /work/shared/notes/registry-facts.md and in the public issue threads quoted there:
+//   registry.redhat.io (+ the legacy sso.redhat.com realm), registry.connect.redhat.com,
+//   registry.access.redhat.com, Docker Hub (registry-1.docker.io + auth.docker.io), quay.io,
+//   ghcr.io, and a private distribution registry that takes HTTP Basic.
+// Each host is its own HTTPS server on 127.0.0.1 with a port of its own. The action reaches them by
+// their real names through the loopback CONNECT proxy (connect-proxy.mjs), given `hosts` (name →
+// 127.0.0.1:<port>), and trusts them through NODE_EXTRA_CA_CERTS: the certificate must name them
+// (makeCertificates(dir, { names: IMITATED_HOSTS })). Every server records each request with its
+// headers, counts its TLS connections (to see keep-alive at work), closes itself after SAFETY_MS
+// should a test forget, and destroys its sockets on close().
+import { randomBytes, randomUUID } from 'node:crypto'
+import https from 'node:https'
+import { fakeManifest } from './fake-registry.mjs'
+
+const LOOPBACK = '127.0.0.1'
+const SAFETY_MS = 5 * 60_000
+
+const JSON_TYPE = 'application/json'
+const INDEX_TYPE = 'application/vnd.oci.image.index.v1+json'
+const API_VERSION = { 'Docker-Distribution-Api-Version': 'registry/2.0' }
+const MANIFEST_PATH = /^\/v2\/(.+)\/manifests\/([^/]+)$/
+
+/** Red Hat's token path on registry.redhat.io and on the legacy sso.redhat.com. */
+export const RHCC_TOKEN_PATH = '/auth/realms/rhcc/protocol/redhat-docker-v2/auth'
+/** The partner registry's token path (its `rhc4tp` realm). */
+export const RHC4TP_TOKEN_PATH = '/auth/realms/rhc4tp/protocol/redhat-docker-v2/auth'
+export const RHCC_REALM = `https://registry.redhat.io${RHCC_TOKEN_PATH}`
+export const LEGACY_SSO_REALM = `https://sso.redhat.com${RHCC_TOKEN_PATH}`
+export const RHC4TP_REALM = `https://registry.connect.redhat.com${RHC4TP_TOKEN_PATH}`
+export const DOCKER_HUB_REALM = 'https://auth.docker.io/token'
+export const QUAY_REALM = 'https://quay.io/v2/auth'
+export const GHCR_REALM = 'https://ghcr.io/token'
+
+/** A private distribution registry's name in the tests (the certificate names it). */
+export const PRIVATE_REGISTRY = 'registry.corp.example'
+
+/** Every host an imitation answers for: the names the test certificate must carry. */
+export const IMITATED_HOSTS = [
+  'registry.redhat.io',
+  'sso.redhat.com',
+  'registry.connect.redhat.com',
+  'registry.access.redhat.com',
+  'registry-1.docker.io',
+  'auth.docker.io',
+  'quay.io',
+  'ghcr.io',
+  PRIVATE_REGISTRY,
+]
+
+/**
+ * @param {string} code
+ * @param {string} message
+ * @param {unknown} [detail]
+ */
+const errors = (code, message, detail) =>
+  JSON.stringify({ errors: [{ code, message, ...(detail === undefined ? {} : { detail }) }] })
+
+// The bodies the real services send, word for word where it is known.
+const RED_HAT_PLEASE_LOGIN = errors(
+  'UNAUTHORIZED',
+  'Please login to the Red Hat Registry using your Customer Portal credentials. Further instructions can be found here: https://access.redhat.com/RegistryAuthentication',
+)
+const RED_HAT_BAD_LOGIN = errors('UNAUTHORIZED', 'Invalid username or password')
+const RED_HAT_UNAUTHORIZED = errors(
+  'UNAUTHORIZED',
+  'Access to the requested resource is not authorized',
+)
+const RED_HAT_NOT_FOUND = errors('404', 'Not Found')
+/** registry.access.redhat.com, for a repository whose terms must be accepted. */
+export const TERMS_MESSAGE =
+  'This repo requires terms acceptance and is only available on registry.redhat.io'
+const MANIFEST_UNKNOWN = errors('MANIFEST_UNKNOWN', 'manifest unknown')
+const QUAY_UNAUTHORIZED = JSON.stringify({
+  errors: [
+    {
+      code: 'UNAUTHORIZED',
+      detail: {},
+      message: 'access to the requested resource is not authorized',
+    },
+  ],
+})
+const QUAY_MANIFEST_UNKNOWN = JSON.stringify({
+  errors: [{ code: 'MANIFEST_UNKNOWN', detail: {}, message: 'manifest unknown' }],
+})
+const DOCKER_AUTH_REQUIRED = errors('UNAUTHORIZED', 'authentication required', null)
+const GHCR_AUTH_REQUIRED = errors('UNAUTHORIZED', 'authentication required')
+const GHCR_DENIED = errors('DENIED', 'requested access to the resource is denied')
+
+/**
+ * @typedef {import('node:http').IncomingMessage} IncomingMessage
+ * @typedef {import('node:http').ServerResponse} ServerResponse
+ * @typedef {import('node:http').IncomingHttpHeaders} IncomingHttpHeaders
+ * @typedef {import('./tls.mjs').Certificates} Certificates
+ *
+ * @typedef {object} RecordedRequest
+ * @property {string} server the host name of the server that got it (`auth.docker.io`, …)
+ * @property {string} method
+ * @property {string} url path and query, as the client sent them
+ * @property {IncomingHttpHeaders} headers lower-case names; Authorization included, for tests
+ *   that prove where credentials went
+ *
+ * @typedef {object} ImitationServer
+ * @property {string} name the host name it answers for
+ * @property {number} port
+ * @property {string} address `127.0.0.1:<port>`, the value for the proxy's `hosts`
+ * @property {RecordedRequest[]} requests every request, in arrival order
+ * @property {number} connections TLS connections accepted so far ('secureConnection' events)
+ * @property {number} maxInFlight the most requests it was answering at once
+ * @property {() => Promise<void>} close destroys open sockets; resolves once closed
+ *
+ * @typedef {object} Repository
+ * @property {string[]} tags
+ * @property {boolean} [public] anyone may pull, anonymous tokens included
+ * @property {string[]} [users] who may pull it when it is not public; every user when absent
+ * @property {boolean} [terms] registry.access.redhat.com only: refused until terms are accepted
+ *
+ * @typedef {object} ImitationOptions
+ * @property {Certificates} tls a certificate that names the imitated hosts (IMITATED_HOSTS)
+ * @property {Record<string, string>} [users] user name → password
+ * @property {Record<string, Repository>} [repos] repository → what it holds and who may pull it
+ * @property {number} [delayMs] answer every request this much later (to see how many overlap)
+ *
+ * @typedef {object} Imitation
+ * @property {Record<string, ImitationServer>} servers by host name
+ * @property {Record<string, string>} hosts host name → `127.0.0.1:<port>`, for startConnectProxy
+ * @property {RecordedRequest[]} requests every server's requests, in arrival order
+ * @property {string[]} issuedTokens every token issued, for leak checks
+ * @property {() => Promise<void>} close closes every server
+ *
+ * @typedef {object} Grant
+ * @property {string} identity '' for an anonymous token
+ * @property {Set<string>} repos repositories the token may pull
+ *
+ * @typedef {(req: IncomingMessage, res: ServerResponse, url: URL) => void} Route
+ */
+
+/**
+ * Sends a whole answer. Content-Length is that of the body even for HEAD, as HTTP has it; the body
+ * itself never goes to a HEAD. Node adds `Date`.
+ * @param {IncomingMessage} req
+ * @param {ServerResponse} res
+ * @param {number} status
+ * @param {Record<string, string>} headers
+ * @param {string} [body]
+ */
+function send(req, res, status, headers, body = '') {
+  const bytes = Buffer.from(body)
+  res.writeHead(status, { ...headers, 'Content-Length': String(bytes.length) })
+  res.end(req.method === 'HEAD' ? undefined : bytes)
+}
+
+/**
+ * One HTTPS server on 127.0.0.1 for one host name: records every request, counts TLS connections,
+ * turns a route that throws into a 500 (and a line on stderr) rather than a hang.
+ * @param {Certificates} tls
+ * @param {string} name
+ * @param {Route} route
+ * @param {number} delayMs
+ * @returns {Promise<ImitationServer>}
+ */
+async function startHost(tls, name, route, delayMs) {
+  /** @type {RecordedRequest[]} */
+  const requests = []
+  let connections = 0
+  let inFlight = 0
+  let maxInFlight = 0
+  /** @type {Set<NodeJS.Timeout>} */
+  const timers = new Set()
+  const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+    requests.push({
+      server: name,
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: { ...req.headers },
+    })
+    req.resume()
+    inFlight += 1
+    maxInFlight = Math.max(maxInFlight, inFlight)
+    res.once('close', () => (inFlight -= 1))
+    const answer = () => {
+      try {
+        // Glued to a fixed origin: the path stays a path whatever it holds.
+        route(req, res, new URL(`https://${name}${req.url ?? '/'}`))
+      } catch (error) {
+        console.error(`${name} imitation: route failed on ${req.method} ${req.url}:`, error)
+        if (res.headersSent) res.destroy()
+        else send(req, res, 500, { 'Content-Type': 'text/plain' }, 'route failed')
+      }
+    }
+    if (delayMs <= 0) return answer()
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      answer()
+    }, delayMs)
+    timers.add(timer)
+  })
+  server.on('secureConnection', () => (connections += 1))
+  /** @type {Set<import('node:net').Socket>} */
+  const sockets = new Set()
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  // A client that hangs up mid-handshake is expected, not a reason to crash.
+  server.on('tlsClientError', () => {})
+
+  /** @type {number} */
+  const port = await new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, LOOPBACK, () => {
+      server.off('error', reject)
+      resolve(/** @type {import('node:net').AddressInfo} */ (server.address()).port)
+    })
+  })
+
+  /** @type {Promise<void> | undefined} */
+  let closing
+  const close = () => {
+    closing ??= new Promise((resolve) => {
+      clearTimeout(safety)
+      for (const timer of timers) clearTimeout(timer)
+      server.close(() => resolve())
+      for (const socket of sockets) socket.destroy()
+    })
+    return closing
+  }
+  const safety = setTimeout(() => {
+    console.error(
+      `${name} imitation on port ${port} was still open after ${SAFETY_MS} ms: closing it`,
+    )
+    void close()
+  }, SAFETY_MS)
+  safety.unref()
+
+  return {
+    name,
+    port,
+    address: `${LOOPBACK}:${port}`,
+    requests,
+    get connections() {
+      return connections
+    },
+    get maxInFlight() {
+      return maxInFlight
+    },
+    close,
+  }
+}
+
+/**
+ * Starts one server per host name and bundles them.
+ * @param {{ tls: Certificates, delayMs?: number }} options
+ * @param {Record<string, Route>} routes host name → its route
+ * @param {string[]} issuedTokens
+ * @returns {Promise<Imitation>}
+ */
+async function startImitation({ tls, delayMs = 0 }, routes, issuedTokens) {
+  const list = await Promise.all(
+    Object.entries(routes).map(([name, route]) => startHost(tls, name, route, delayMs)),
+  )
+  const servers = Object.fromEntries(list.map((s) => [s.name, s]))
+  return {
+    servers,
+    hosts: Object.fromEntries(list.map((s) => [s.name, s.address])),
+    get requests() {
+      return list.flatMap((s) => s.requests)
+    },
+    issuedTokens,
+    close: async () => {
+      await Promise.all(list.map((s) => s.close()))
+    },
+  }
+}
+
+/**
+ * The user a Basic header names, if its password is right: null when there is no Authorization
+ * header, undefined when it is there but wrong or malformed. Split at the first colon, as the
+ * real services do (`12345678|name:secret`, `myorg+robot:secret`).
+ * @param {string | undefined} header
+ * @param {Record<string, string>} users
+ * @returns {string | null | undefined}
+ */
+function basicUser(header, users) {
+  if (header === undefined) return null
+  const match = /^Basic\s+(\S+)$/i.exec(header)
+  if (!match) return undefined
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  if (colon < 0) return undefined
+  const user = decoded.slice(0, colon)
+  return Object.hasOwn(users, user) && users[user] === decoded.slice(colon + 1) ? user : undefined
+}
+
+/**
+ * Repositories a token request asks to pull: `scope` may repeat, one value may hold several scopes
+ * separated by spaces, and a repository name may hold `host:port`.
+ * @param {URL} url
+ * @returns {string[]}
+ */
+function pullScopes(url) {
+  return url.searchParams
+    .getAll('scope')
+    .flatMap((value) => value.split(' '))
+    .flatMap((scope) => {
+      const first = scope.indexOf(':')
+      const last = scope.lastIndexOf(':')
+      if (first < 0 || last === first) return []
+      const type = scope.slice(0, first)
+      const actions = scope.slice(last + 1).split(',')
+      return type === 'repository' && actions.includes('pull') ? [scope.slice(first + 1, last)] : []
+    })
+}
+
+/**
+ * Tokens and what they grant, shared by a registry and its token service.
+ * @param {ImitationOptions} options
+ * @param {{ prefix?: string, grantMissing?: boolean }} [flavour] `prefix` starts every token
+ *   (`eyJ` for JWTs, `djE6` for ghcr's); `grantMissing` grants a repository that does not exist
+ *   to an authenticated user, so that the registry answers 404 for it (Red Hat) rather than 401
+ *   (Docker Hub, quay.io)
+ */
+function authority(options, { prefix = 'eyJ', grantMissing = false } = {}) {
+  const { users = {}, repos = {} } = options
+  /** @type {Map<string, Grant>} */
+  const grants = new Map()
+  /** @type {string[]} */
+  const issuedTokens = []
+
+  /** @param {string} identity @param {string} repo */
+  const mayPull = (identity, repo) => {
+    const entry = Object.hasOwn(repos, repo) ? repos[repo] : undefined
+    if (!entry) return grantMissing && identity !== ''
+    if (entry.public) return true
+    return identity !== '' && (!entry.users || entry.users.includes(identity))
+  }
+
+  return {
+    issuedTokens,
+    /** @param {IncomingMessage} req */
+    login: (req) => basicUser(req.headers.authorization, users),
+    /**
+     * A new token for these repositories, granting those the identity may pull (a partial grant
+     * is still a token).
+     * @param {string} identity
+     * @param {string[]} wanted
+     */
+    issue(identity, wanted) {
+      const token = `${prefix}${randomBytes(32).toString('base64url')}`
+      grants.set(token, { identity, repos: new Set(wanted.filter((r) => mayPull(identity, r))) })
+      issuedTokens.push(token)
+      return token
+    },
+    /**
+     * The grant a `Bearer` header carries, if it is one this authority issued.
+     * @param {IncomingMessage} req
+     * @returns {Grant | undefined}
+     */
+    grantOf(req) {
+      const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1]
+      return token === undefined ? undefined : grants.get(token)
+    },
+    /** @param {string} repo */
+    repo: (repo) => (Object.hasOwn(repos, repo) ? repos[repo] : undefined),
+  }
+}
+
+/**
+ * A Bearer challenge as the distribution registry writes it.
+ * @param {string} realm
+ * @param {string} service
+ * @param {string} [scope]
+ * @param {string} [error]
+ */
+const bearer = (realm, service, scope, error) =>
+  [
+    `Bearer realm="${realm}"`,
+    `service="${service}"`,
+    ...(scope ? [`scope="${scope}"`] : []),
+    ...(error ? [`error="${error}"`] : []),
+  ].join(',')
+
+/**
+ * The manifest a repository holds for a tag or a digest, or undefined.
+ * @param {Repository | undefined} entry
+ * @param {string} repo
+ * @param {string} ref
+ */
+function lookup(entry, repo, ref) {
+  const tag = entry?.tags.find((t) => t === ref || fakeManifest(repo, t).digest === ref)
+  return tag === undefined ? undefined : fakeManifest(repo, tag)
+}
+
+/** @param {{ body: string, digest: string }} manifest */
+const manifestHeaders = (manifest) => ({
+  ...API_VERSION,
+  'Content-Type': INDEX_TYPE,
+  'Docker-Content-Digest': manifest.digest,
+  Etag: `"${manifest.digest}"`,
+})
+
+/**
+ * registry.redhat.io as it answers today: the token service on the registry's own host (realm
+ * `https://registry.redhat.io/auth/realms/rhcc/…`, service `docker-registry`); and sso.redhat.com,
+ * the older realm still in many scripts, which issues the same tokens. Anonymous token requests
+ * get 401 "Please login to the Red Hat Registry…"; a repository that does not exist answers 404
+ * with Red Hat's non-standard `{"errors":[{"code":"404","message":"Not Found"}]}`.
+ * @param {ImitationOptions} options
+ * @returns {Promise<Imitation>}
+ */
+export async function startRedHatRegistry(options) {
+  const auth = authority(options, { grantMissing: true })
+  const token = tokenService(auth, 'Red Hat')
+  return startImitation(
+    options,
+    {
+      'registry.redhat.io': redHatRegistryRoute(auth, RHCC_REALM, RHCC_TOKEN_PATH, token),
+      'sso.redhat.com': (req, res, url) => {
+        if (url.pathname === RHCC_TOKEN_PATH) return token(req, res, url)
+        send(req, res, 404, { 'Content-Type': 'text/html' }, '<html><body>Not Found</body></html>')
+      },
+    },
+    auth.issuedTokens,
+  )
+}
+
+/**
+ * registry.connect.redhat.com (partner images): the same software as registry.redhat.io, with the
+ * `rhc4tp` realm on its own host.
+ * @param {ImitationOptions} options
+ * @returns {Promise<Imitation>}
+ */
+export async function startRedHatConnect(options) {
+  const auth = authority(options, { grantMissing: true })
+  const token = tokenService(auth, 'Red Hat')
+  return startImitation(
+    options,
+    {
+      'registry.connect.redhat.com': redHatRegistryRoute(
+        auth,
+        RHC4TP_REALM,
+        RHC4TP_TOKEN_PATH,
+        token,
+      ),
+    },
+    auth.issuedTokens,
+  )
+}
+
+/**
+ * @param {ReturnType<typeof authority>} auth
+ * @param {'Red Hat' | 'Docker Hub' | 'quay.io' | 'ghcr.io'} flavour
+ * @returns {Route}
+ */
+function tokenService(auth, flavour) {
+  return (req, res, url) => {
+    const json = { 'Content-Type': JSON_TYPE }
+    const user = auth.login(req)
+    if (user === undefined) {
+      // Credentials that are wrong: Red Hat's and Docker Hub's words; quay.io's and ghcr.io's approximated.
+      const body = {
+        'Red Hat': RED_HAT_BAD_LOGIN,
+        'Docker Hub': JSON.stringify({ details: 'incorrect username or password' }),
+        'quay.io': JSON.stringify({ error: 'Invalid Username or Password' }),
+        'ghcr.io': GHCR_DENIED,
+      }[flavour]
+      return send(req, res, 401, json, body)
+    }
+    if (user === null && flavour === 'Red Hat')
+      return send(req, res, 401, json, RED_HAT_PLEASE_LOGIN)
+    const token = auth.issue(user ?? '', pullScopes(url))
+    const now = new Date().toISOString()
+    /** @type {Record<string, unknown>} */
+    const body = {
+      // ghcr.io and quay.io send only the token: no expires_in (60 s per the spec), no issued_at.
+      'Red Hat': { token, access_token: token, expires_in: 300, issued_at: now },
+      'Docker Hub': { token, access_token: token, expires_in: 300, issued_at: now },
+      'quay.io': { token },
+      'ghcr.io': { token },
+    }[flavour]
+    send(req, res, 200, json, JSON.stringify(body))
+  }
+}
+
+/**
+ * @param {ReturnType<typeof authority>} auth
+ * @param {string} realm
+ * @param {string} tokenPath
+ * @param {Route} token
+ * @returns {Route}
+ */
+function redHatRegistryRoute(auth, realm, tokenPath, token) {
+  const service = 'docker-registry'
+  return (req, res, url) => {
+    const headers = { ...API_VERSION, 'Content-Type': JSON_TYPE }
+    if (url.pathname === tokenPath) return token(req, res, url)
+    const grant = auth.grantOf(req)
+    if (url.pathname === '/v2/') {
+      if (grant) return send(req, res, 200, headers, '{}')
+      const www = bearer(realm, service)
+      return send(req, res, 401, { ...headers, 'WWW-Authenticate': www }, RED_HAT_UNAUTHORIZED)
+    }
+    const match = MANIFEST_PATH.exec(url.pathname)
+    if (!match) return send(req, res, 404, headers, RED_HAT_NOT_FOUND)
+    const [repo, ref] = [decodeURIComponent(match[1]), decodeURIComponent(match[2])]
+    if (!grant?.repos.has(repo)) {
+      const www = bearer(realm, service, `repository:${repo}:pull`, grant && 'insufficient_scope')
+      return send(req, res, 401, { ...headers, 'WWW-Authenticate': www }, RED_HAT_PLEASE_LOGIN)
+    }
+    const entry = auth.repo(repo)
+    if (!entry) return send(req, res, 404, headers, RED_HAT_NOT_FOUND)
+    const manifest = lookup(entry, repo, ref)
+    if (!manifest) return send(req, res, 404, headers, MANIFEST_UNKNOWN)
+    send(req, res, 200, manifestHeaders(manifest), manifest.body)
+  }
+}
+
+/**
+ * registry.access.redhat.com: anonymous. `/v2/` answers 200 `{}` without any token; a repository
+ * marked `terms` answers 403 "This repo requires terms acceptance and is only available on
+ * registry.redhat.io" (code UNSUPPORTED, as podman and docker print it); an unknown one, 404.
+ * @param {Omit<ImitationOptions, 'users'>} options
+ * @returns {Promise<Imitation>}
+ */
+export async function startRedHatAccess(options) {
+  const { repos = {} } = options
+  return startImitation(
+    options,
+    {
+      'registry.access.redhat.com': (req, res, url) => {
+        const headers = { ...API_VERSION, 'Content-Type': JSON_TYPE }
+        if (url.pathname === '/v2/') return send(req, res, 200, headers, '{}')
+        const match = MANIFEST_PATH.exec(url.pathname)
+        if (!match) return send(req, res, 404, headers, RED_HAT_NOT_FOUND)
+        const [repo, ref] = [decodeURIComponent(match[1]), decodeURIComponent(match[2])]
+        const entry = Object.hasOwn(repos, repo) ? repos[repo] : undefined
+        if (!entry) return send(req, res, 404, headers, RED_HAT_NOT_FOUND)
+        if (entry.terms) return send(req, res, 403, headers, errors('UNSUPPORTED', TERMS_MESSAGE))
+        const manifest = lookup(entry, repo, ref)
+        if (!manifest) return send(req, res, 404, headers, MANIFEST_UNKNOWN)
+        send(req, res, 200, manifestHeaders(manifest), manifest.body)
+      },
+    },
+    [],
+  )
+}
+
+/**
+ * @typedef {object} DockerHubOptions
+ * @property {string} [anonymousSource] what `docker-ratelimit-source` says for anonymous pulls:
+ *   the runner's public address (a documentation address by default)
+ * @property {number} [anonymousLimit] pulls per window for anonymous tokens (100)
+ * @property {number} [authenticatedLimit] pulls per window for a logged-in account (200)
+ * @property {number} [windowSeconds] 21600 (six hours)
+ * @property {number} [pullsUsed] pulls already counted for the anonymous source when it starts
+ *
+ * @typedef {object} DockerHubExtras
+ * @property {(source?: string) => number} pullsLeft what `ratelimit-remaining` says now for a
+ *   source (the anonymous one by default)
+ * @property {(user: string) => string} sourceOf the `docker-ratelimit-source` of a logged-in user
+ *
+ * @typedef {Imitation & DockerHubExtras} DockerHub
+ */
+
+/**
+ * Docker Hub: the registry on registry-1.docker.io, its token service on auth.docker.io (which
+ * issues tokens to anyone, with access only to what the caller may pull). A repository the token
+ * does not cover, private or missing, answers 401 UNAUTHORIZED with `error="insufficient_scope"`.
+ * Every manifest answer to a token carries `ratelimit-limit: <n>;w=<window>`,
+ * `ratelimit-remaining: <n>;w=<window>` and `docker-ratelimit-source`; a GET that returns a
+ * manifest counts as a pull, a HEAD never does.
+ * @param {ImitationOptions & DockerHubOptions} options
+ * @returns {Promise<DockerHub>}
+ */
+export async function startDockerHub(options) {
+  const {
+    anonymousSource = '198.51.100.23',
+    anonymousLimit = 100,
+    authenticatedLimit = 200,
+    windowSeconds = 21600,
+    pullsUsed = 0,
+  } = options
+  const auth = authority(options)
+  const realm = DOCKER_HUB_REALM
+  const service = 'registry.docker.io'
+  /** @type {Map<string, string>} user → a stable account id, as Docker Hub reports it */
+  const accounts = new Map()
+  /** @param {string} user */
+  const sourceOf = (user) => {
+    if (!accounts.has(user)) accounts.set(user, randomUUID())
+    return /** @type {string} */ (accounts.get(user))
+  }
+  /** @type {Map<string, number>} source → pulls counted in this window */
+  const pulls = new Map([[anonymousSource, pullsUsed]])
+  /** @param {string} source */
+  const limitOf = (source) => (source === anonymousSource ? anonymousLimit : authenticatedLimit)
+  /** @param {string} source */
+  const pullsLeft = (source = anonymousSource) =>
+    Math.max(0, limitOf(source) - (pulls.get(source) ?? 0))
+
+  /** @type {Route} */
+  const registry = (req, res, url) => {
+    const headers = { ...API_VERSION, 'Content-Type': JSON_TYPE }
+    const grant = auth.grantOf(req)
+    if (url.pathname === '/v2/') {
+      if (grant) return send(req, res, 200, headers, '{}')
+      const www = bearer(realm, service)
+      return send(req, res, 401, { ...headers, 'WWW-Authenticate': www }, DOCKER_AUTH_REQUIRED)
+    }
+    const match = MANIFEST_PATH.exec(url.pathname)
+    if (!match) return send(req, res, 404, headers, errors('NOT_FOUND', 'not found'))
+    const [repo, ref] = [decodeURIComponent(match[1]), decodeURIComponent(match[2])]
+    if (!grant?.repos.has(repo)) {
+      const www = bearer(realm, service, `repository:${repo}:pull`, grant && 'insufficient_scope')
+      const detail = [{ Type: 'repository', Class: '', Name: repo, Action: 'pull' }]
+      const body = errors('UNAUTHORIZED', 'authentication required', detail)
+      return send(req, res, 401, { ...headers, 'WWW-Authenticate': www }, body)
+    }
+    const source = grant.identity === '' ? anonymousSource : sourceOf(grant.identity)
+    const manifest = lookup(auth.repo(repo), repo, ref)
+    if (manifest && req.method === 'GET') pulls.set(source, (pulls.get(source) ?? 0) + 1)
+    const limits = {
+      'ratelimit-limit': `${limitOf(source)};w=${windowSeconds}`,
+      'ratelimit-remaining': `${pullsLeft(source)};w=${windowSeconds}`,
+      'docker-ratelimit-source': source,
+    }
+    if (!manifest) {
+      const body = errors('MANIFEST_UNKNOWN', 'manifest unknown', `unknown tag=${ref}`)
+      return send(req, res, 404, { ...headers, ...limits }, body)
+    }
+    send(req, res, 200, { ...manifestHeaders(manifest), ...limits }, manifest.body)
+  }
+
+  /** @type {Route} */
+  const authService = (req, res, url) => {
+    if (url.pathname !== '/token')
+      return send(req, res, 404, { 'Content-Type': 'text/plain' }, '404 page not found\n')
+    tokenService(auth, 'Docker Hub')(req, res, url)
+  }
+
+  const imitation = await startImitation(
+    options,
+    { 'registry-1.docker.io': registry, 'auth.docker.io': authService },
+    auth.issuedTokens,
+  )
+  return Object.assign(imitation, { pullsLeft, sourceOf })
+}
+
+/**
+ * quay.io: `/v2/` challenges with `Basic realm="quay.io", Bearer realm="https://quay.io/v2/auth",
+ * service="quay.io"` in one header; the token service (on quay.io itself) issues anonymous tokens
+ * and answers with `{"token"}` only; a repository that is missing or not pullable answers 401
+ * UNAUTHORIZED "access to the requested resource is not authorized", the same for both.
+ * @param {ImitationOptions} options
+ * @returns {Promise<Imitation>}
+ */
+export async function startQuay(options) {
+  const auth = authority(options)
+  const token = tokenService(auth, 'quay.io')
+  const challenge = `Basic realm="quay.io", ${bearer(QUAY_REALM, 'quay.io')}`
+  return startImitation(
+    options,
+    {
+      'quay.io': (req, res, url) => {
+        const headers = { ...API_VERSION, 'Content-Type': JSON_TYPE }
+        if (url.pathname === '/v2/auth') return token(req, res, url)
+        const grant = auth.grantOf(req)
+        if (url.pathname === '/v2/') {
+          if (grant) return send(req, res, 200, headers, '{}')
+          return send(
+            req,
+            res,
+            401,
+            { ...headers, 'WWW-Authenticate': challenge },
+            QUAY_UNAUTHORIZED,
+          )
+        }
+        const match = MANIFEST_PATH.exec(url.pathname)
+        if (!match)
+          return send(
+            req,
+            res,
+            404,
+            { 'Content-Type': 'text/html' },
+            '<!DOCTYPE html><title>404 Not Found</title>',
+          )
+        const [repo, ref] = [decodeURIComponent(match[1]), decodeURIComponent(match[2])]
+        if (!grant?.repos.has(repo)) {
+          const www = bearer(
+            QUAY_REALM,
+            'quay.io',
+            `repository:${repo}:pull`,
+            grant && 'insufficient_scope',
+          )
+          return send(req, res, 401, { ...headers, 'WWW-Authenticate': www }, QUAY_UNAUTHORIZED)
+        }
+        const manifest = lookup(auth.repo(repo), repo, ref)
+        if (!manifest) return send(req, res, 404, headers, QUAY_MANIFEST_UNKNOWN)
+        send(req, res, 200, manifestHeaders(manifest), manifest.body)
+      },
+    },
+    auth.issuedTokens,
+  )
+}
+
+/**
+ * ghcr.io: `/v2/` challenges with `Bearer realm="https://ghcr.io/token",service="ghcr.io",
+ * scope="repository:user/image:pull"` (a placeholder scope, as the real one sends); /token issues
+ * anonymous tokens for public images, as `{"token":"djE6…"}` with no `expires_in`.
+ * @param {ImitationOptions} options
+ * @returns {Promise<Imitation>}
+ */
+export async function startGhcr(options) {
+  const auth = authority(options, { prefix: 'djE6' })
+  const token = tokenService(auth, 'ghcr.io')
+  return startImitation(
+    options,
+    {
+      'ghcr.io': (req, res, url) => {
+        const headers = { ...API_VERSION, 'Content-Type': JSON_TYPE }
+        if (url.pathname === '/token') return token(req, res, url)
+        const grant = auth.grantOf(req)
+        if (url.pathname === '/v2/') {
+          if (grant) return send(req, res, 200, headers, '{}')
+          const www = bearer(GHCR_REALM, 'ghcr.io', 'repository:user/image:pull')
+          return send(req, res, 401, { ...headers, 'WWW-Authenticate': www }, GHCR_AUTH_REQUIRED)
+        }
+        const match = MANIFEST_PATH.exec(url.pathname)
+        if (!match) return send(req, res, 404, headers, errors('NOT_FOUND', 'not found'))
+        const [repo, ref] = [decodeURIComponent(match[1]), decodeURIComponent(match[2])]
+        if (!grant?.repos.has(repo)) {
+          const www = bearer(GHCR_REALM, 'ghcr.io', `repository:${repo}:pull`)
+          return send(req, res, 401, { ...headers, 'WWW-Authenticate': www }, GHCR_AUTH_REQUIRED)
+        }
+        const manifest = lookup(auth.repo(repo), repo, ref)
+        if (!manifest) return send(req, res, 404, headers, MANIFEST_UNKNOWN)
+        send(req, res, 200, manifestHeaders(manifest), manifest.body)
+      },
+    },
+    auth.issuedTokens,
+  )
+}
+
+/**
+ * A private distribution registry (`registry:2` with htpasswd) on PRIVATE_REGISTRY: `/v2/` and
+ * every manifest want HTTP Basic (`Basic realm="Registry Realm"`), and no token service exists.
+ * @param {ImitationOptions} options
+ * @returns {Promise<Imitation>}
+ */
+export async function startDistribution(options) {
+  const { users = {}, repos = {} } = options
+  const challenge = 'Basic realm="Registry Realm"'
+  return startImitation(
+    options,
+    {
+      [PRIVATE_REGISTRY]: (req, res, url) => {
+        const headers = { ...API_VERSION, 'Content-Type': JSON_TYPE }
+        if (typeof basicUser(req.headers.authorization, users) !== 'string') {
+          const body = errors('UNAUTHORIZED', 'authentication required', null)
+          return send(req, res, 401, { ...headers, 'WWW-Authenticate': challenge }, body)
+        }
+        if (url.pathname === '/v2/') return send(req, res, 200, headers, '{}')
+        const match = MANIFEST_PATH.exec(url.pathname)
+        if (!match) return send(req, res, 404, headers, errors('NOT_FOUND', 'not found'))
+        const [repo, ref] = [decodeURIComponent(match[1]), decodeURIComponent(match[2])]
+        const entry = Object.hasOwn(repos, repo) ? repos[repo] : undefined
+        if (!entry) {
+          const body = errors('NAME_UNKNOWN', 'repository name not known to registry', {
+            name: repo,
+          })
+          return send(req, res, 404, headers, body)
+        }
+        const manifest = lookup(entry, repo, ref)
+        if (!manifest) {
+          const body = errors('MANIFEST_UNKNOWN', 'manifest unknown', { Tag: ref })
+          return send(req, res, 404, headers, body)
+        }
+        send(req, res, 200, manifestHeaders(manifest), manifest.body)
+      },
+    },
+    [],
+  )
+}
