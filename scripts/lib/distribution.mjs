@@ -20,6 +20,7 @@ import {
   sign,
 } from 'node:crypto'
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { existsSync, writeFileSync } from 'node:fs'
 import https from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -438,6 +439,25 @@ export async function writeOciLayout(dir, name, tag) {
  */
 
 /**
+ * The command that runs `program` where no DNS query can leave the machine: as root, in a mount
+ * namespace of its own whose resolv.conf names 127.0.0.1, where nothing answers. Test names
+ * (`*.test`) then fail to resolve at once, as they would anywhere, and real ones are never
+ * asked for. Without root (or unshare) the program runs as it is.
+ * @param {string} program
+ * @param {string[]} args
+ * @param {string} dir a directory for the resolv.conf
+ * @returns {[string, string[]]}
+ */
+function offline(program, args, dir) {
+  const unshare = ['/usr/bin/unshare', '/bin/unshare'].find((p) => existsSync(p))
+  if (process.getuid?.() !== 0 || !unshare) return [program, args]
+  const resolv = join(dir, 'resolv.conf')
+  writeFileSync(resolv, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n')
+  const script = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
+  return [unshare, ['--mount', 'sh', '-c', script, resolv, program, ...args]]
+}
+
+/**
  * Runs skopeo (asynchronously: the test process hosts servers that must keep answering) with an
  * environment of its own: a fresh HOME, so no auth.json or containers.conf of the developer's is
  * read, plus `env` (HTTPS_PROXY, NO_PROXY for the proxy cases).
@@ -447,10 +467,11 @@ export async function writeOciLayout(dir, name, tag) {
  */
 export function skopeo(args, { env = {}, home, timeoutMs = 30_000 }) {
   const program = requireProgram('skopeo')
+  const [file, argv] = offline(program, args, home)
   return new Promise((resolve) => {
     execFile(
-      program,
-      args,
+      file,
+      argv,
       {
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...env },
         timeout: timeoutMs,

@@ -11,6 +11,8 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 
 /** The bundle the runner executes (`runs.main` in action.yml). */
+const OFFLINE_DNS = new URL('./offline-dns.mjs', import.meta.url).href
+
 export const ACTION_PATH = fileURLToPath(new URL('../../dist/index.js', import.meta.url))
 const ACTION_YML = fileURLToPath(new URL('../../action.yml', import.meta.url))
 
@@ -206,6 +208,8 @@ export async function runAction({
       ...Object.fromEntries(
         Object.entries(given).map(([name, value]) => [inputVariable(name), value]),
       ),
+      // Reserved test names fail to resolve without a DNS query leaving the machine.
+      NODE_OPTIONS: `--import=${OFFLINE_DNS}`,
       ...env,
     })
 
