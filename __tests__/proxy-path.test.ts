@@ -277,7 +277,9 @@ describe('the proxy in the way', () => {
     )
     expect(verdict(run)).toBe('## ❌ Pulls will fail: the proxy failed')
     expect(run.outputs.message).toContain('403')
-    expect(run.outputs.message).toContain(`allow CONNECT to \`${registry}\` on the proxy ${proxy.url}`)
+    expect(run.outputs.message).toContain(
+      `allow CONNECT to \`${registry}\` on the proxy ${proxy.url}`,
+    )
     expect(run.summary).toContain(`- Proxy: \`${proxy.url}\` from the \`proxy\` input\n`)
     expect(report(run).routes).toEqual([
       { host: registry, via: 'proxy', reason: 'proxy from the proxy input' },

@@ -31708,6 +31708,8 @@ function noProxyMatches(entry, hostname, port) {
         return true;
     if (entry.includes('/'))
         return cidrContains(entry, host);
+    if (entry.includes('%'))
+        return false; // an IPv6 zone id names no host we could reach
     let pattern = entry;
     let entryPort;
     const portMatch = /^(.*[^:]):(\d+)$/.exec(pattern);
@@ -31724,6 +31726,8 @@ function noProxyMatches(entry, hostname, port) {
 }
 function cidrContains(cidr, host) {
     const [base, bitsText] = cidr.split('/');
+    if (base.includes('%') || host.includes('%'))
+        return false;
     const bits = Number(bitsText);
     const family = (0,external_node_net_.isIP)(base);
     if (family === 0 || family !== (0,external_node_net_.isIP)(host) || !Number.isInteger(bits))
@@ -31759,7 +31763,26 @@ function ipToBigInt(ip, family) {
     return groups.reduce((acc, g) => (acc << 16n) + BigInt(parseInt(g || '0', 16)), 0n);
 }
 
+;// CONCATENATED MODULE: ./src/text.ts
+/**
+ * A user's value quoted back in an error or warning: one line, short, control characters shown
+ * as \xNN, and anything shaped like URL credentials (`user:secret@`) blanked, since a value
+ * in the wrong input may carry them.
+ */
+function quote(value, max = 80) {
+    // Bounded before any pattern runs over it: inputs can be megabytes long.
+    const head = value.slice(0, max * 4);
+    const redacted = head.includes('@')
+        ? head.replace(/[^\s/@]+@/g, (m) => (m.includes(':') ? '***@' : m))
+        : head;
+    const shown = redacted.length > max || value.length > head.length ? `${redacted.slice(0, max)}…` : redacted;
+    return shown.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 ;// CONCATENATED MODULE: ./src/reference.ts
+
 const DOCKER_HUB = 'registry-1.docker.io';
 const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', DOCKER_HUB]);
 // distribution/reference's grammar, reduced to what a pull needs.
@@ -31781,6 +31804,16 @@ function normalizeRegistry(value) {
     if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
         throw new InvalidReference('the port must be between 1 and 65535');
     }
+    // A name the URL parser reads otherwise (1.2.3.4.5, a.0x10, 256.1.1.1) cannot be requested.
+    let url;
+    try {
+        url = new URL(`https://${value}/`);
+    }
+    catch {
+        // reported below
+    }
+    if (url?.hostname !== host.toLowerCase())
+        throw new InvalidReference('expected host[:port]');
     const lower = value.toLowerCase();
     return DOCKER_HUB_ALIASES.has(lower) ? DOCKER_HUB : lower;
 }
@@ -31795,7 +31828,7 @@ function parseImageRef(input, defaultRegistry) {
         digest = rest.slice(at + 1);
         rest = rest.slice(0, at);
         if (!DIGEST.test(digest)) {
-            throw new InvalidReference(`the digest '${digest}' is not sha256:<64 hex digits>`);
+            throw new InvalidReference(`the digest '${quote(digest, 40)}' is not sha256:<64 hex digits>`);
         }
     }
     let registry = DOCKER_HUB_ALIASES.has(defaultRegistry) ? DOCKER_HUB : defaultRegistry;
@@ -31813,7 +31846,7 @@ function parseImageRef(input, defaultRegistry) {
         tag = rest.slice(colon + 1);
         rest = rest.slice(0, colon);
         if (!TAG.test(tag))
-            throw new InvalidReference(`the tag '${tag}' is not a valid tag`);
+            throw new InvalidReference(`the tag '${quote(tag, 40)}' is not a valid tag (at most 128 letters, digits, _ . -)`);
     }
     let repository = rest;
     if (repository === '')
@@ -31821,7 +31854,7 @@ function parseImageRef(input, defaultRegistry) {
     const components = repository.split('/');
     for (const component of components) {
         if (!COMPONENT.test(component)) {
-            throw new InvalidReference(`'${component || '(empty)'}' is not a valid repository path component (lower-case letters, digits and . _ - separators)`);
+            throw new InvalidReference(`'${quote(component, 40) || '(empty)'}' is not a valid repository path component (lower-case letters, digits and . _ - separators)`);
         }
     }
     if (isDockerHub(registry) && components.length === 1)
@@ -31844,6 +31877,7 @@ function formatImageRef(ref) {
  */
 
 
+
 class InputError extends Error {
     input;
     constructor(input, message) {
@@ -31854,7 +31888,28 @@ class InputError extends Error {
 }
 const MAX_IMAGES = 1000;
 const RED_HAT_REGISTRIES = /(^|\.)redhat\.(io|com)$/;
-function parseInputs(read, env) {
+/** The longest value each input may hold: far above any real one, far below a pasted file. */
+const MAX_LENGTH = {
+    username: 1024,
+    password: 16384,
+    registry: 255,
+    images: 1024 * 1024,
+    'auth-url': 2048,
+    proxy: 2048,
+    timeout: 32,
+    retries: 32,
+    'fail-on-error': 32,
+    summary: 32,
+};
+function parseInputs(readRaw, env) {
+    const read = (name) => {
+        const value = readRaw(name);
+        const max = MAX_LENGTH[name];
+        if (max !== undefined && value.length > max) {
+            throw new InputError(name, `Invalid ${name}: it is ${value.length} characters long; at most ${max}.`);
+        }
+        return value;
+    };
     const warnings = [];
     const rawUsername = read('username');
     const rawPassword = read('password');
@@ -31866,7 +31921,7 @@ function parseInputs(read, env) {
         registry = normalizeRegistry(registryText);
     }
     catch {
-        throw new InputError('registry', `Invalid registry '${printable(registryText)}'. Expected host[:port] without a scheme or path, e.g. registry.redhat.io or quay.io.`);
+        throw new InputError('registry', `Invalid registry '${quote(registryText)}'. Expected host[:port] without a scheme or path, e.g. registry.redhat.io or quay.io.`);
     }
     if (username &&
         RED_HAT_REGISTRIES.test(registry.replace(/:\d+$/, '')) &&
@@ -31936,8 +31991,6 @@ function parseInputs(read, env) {
  */
 function credential(name, raw, warnings) {
     const value = raw.trim();
-    if (value.length > 16384)
-        throw new InputError(name, `Invalid ${name}: it is over 16384 characters long.`);
     if (value !== raw && value !== '') {
         const what = /[\r\n]/.test(raw.replace(value, '')) ? 'a newline' : 'white space';
         warnings.push(`The ${name} input has ${what} at its start or end. It was trimmed, as docker/login-action and podman login do, but tools that take it raw (curl -u, skopeo --creds) would fail with it: fix the secret.`);
@@ -31945,6 +31998,9 @@ function credential(name, raw, warnings) {
     // eslint-disable-next-line no-control-regex
     if (/[\x00-\x1f\x7f]/.test(value)) {
         throw new InputError(name, `Invalid ${name}: it contains a control character (such as a newline) inside it. Expected a single line.`);
+    }
+    if (/[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/.test(value)) {
+        warnings.push(`The ${name} input contains an invisible Unicode character (zero-width or bidirectional control); check that the secret was copied cleanly.`);
     }
     if (/\s/.test(value)) {
         warnings.push(`The ${name} input contains white space inside it; check that the secret holds only the ${name}.`);
@@ -32004,7 +32060,7 @@ function parseImages(text, registry) {
         }
         catch (err) {
             const reason = err instanceof InvalidReference ? err.message : 'it cannot be read';
-            throw new InputError('images', `Invalid image reference '${printable(entry)}' in images: ${reason}. Expected [host/]repository[:tag][@sha256:digest], e.g. ubi9/ubi:latest.`);
+            throw new InputError('images', `Invalid image reference '${quote(entry)}' in images: ${reason}. Expected [host/]repository[:tag][@sha256:digest], e.g. ubi9/ubi:latest.`);
         }
         const key = formatImageRef(ref);
         if (!seen.has(key)) {
@@ -32029,7 +32085,7 @@ function parseAuthUrl(text) {
         throw new InputError('auth-url', 'Invalid auth-url: it must not carry credentials; use the username and password inputs.');
     }
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
-        throw new InputError('auth-url', `Invalid auth-url '${printable(text)}'. Expected an https URL: credentials are never sent over plain http.`);
+        throw new InputError('auth-url', `Invalid auth-url '${quote(text)}'. Expected an https URL: credentials are never sent over plain http.`);
     }
     if (isLinkLocal(url.hostname)) {
         throw new InputError('auth-url', 'Invalid auth-url: it points at a link-local address, where no token service lives.');
@@ -32044,7 +32100,7 @@ function parseNumber(name, text, fallback, range) {
     const n = Number(value);
     if (!pattern.test(value) || n < range.min || n > range.max) {
         const kind = range.integer ? 'a whole number' : 'a number of seconds';
-        throw new InputError(name, `Invalid ${name} '${printable(value)}'. Expected ${kind} from ${range.min} to ${range.max}.`);
+        throw new InputError(name, `Invalid ${name} '${quote(value)}'. Expected ${kind} from ${range.min} to ${range.max}.`);
     }
     return n;
 }
@@ -32057,14 +32113,7 @@ function parseBoolean(name, text, fallback) {
         return true;
     if (['false', 'False', 'FALSE'].includes(value))
         return false;
-    throw new InputError(name, `Invalid ${name} '${printable(value)}'. Expected true or false.`);
-}
-/** A user's value quoted back in an error: one line, short, control characters shown as \\xNN. */
-function printable(value) {
-    const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value;
-    return shown.replace(
-    // eslint-disable-next-line no-control-regex
-    /[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    throw new InputError(name, `Invalid ${name} '${quote(value)}'. Expected true or false.`);
 }
 
 ;// CONCATENATED MODULE: ./src/outputs.ts
@@ -32855,7 +32904,19 @@ function classifyError(err, trace, deadline, timeoutMs) {
     }
     if (code.startsWith('HPE_'))
         return { kind: 'bad-answer', detail: `an answer that is not valid HTTP (${code})` };
-    return { kind: 'reset', detail: code ? `${message} (${code})` : message, throughProxy };
+    if (['ERR_INVALID_CHAR', 'ERR_INVALID_HTTP_TOKEN', 'ERR_HTTP_INVALID_HEADER_VALUE'].includes(code)) {
+        // A value from a server (a token, a redirect) that cannot go into a request line or header.
+        return {
+            kind: 'bad-answer',
+            detail: `a value that cannot be sent in an HTTP request (${code})`,
+        };
+    }
+    // Only the code: the text of an error we do not know could quote a request, headers included.
+    return {
+        kind: 'reset',
+        detail: `the connection failed (${code || e.name || 'unknown error'})`,
+        throughProxy,
+    };
 }
 /** The URL without its credentials, for logs. */
 function safeUrl(url) {
@@ -32900,14 +32961,35 @@ function parseTokenResponse(body) {
     const token = [record.token, record.access_token].find((t) => typeof t === 'string' && t !== '');
     if (!token)
         return { ok: false, reason: 'the token service answered 200 without a token' };
-    const expires = Number(record.expires_in);
-    const expiresIn = Number.isFinite(expires) && expires >= MIN_EXPIRES_IN ? Math.floor(expires) : MIN_EXPIRES_IN;
+    if (!/^[\x21-\x7e]+$/.test(token)) {
+        return {
+            ok: false,
+            reason: 'the token service answered 200 with a token that cannot be sent in a header',
+        };
+    }
+    const expires = readSeconds(record.expires_in);
+    const expiresIn = expires !== undefined && expires >= MIN_EXPIRES_IN ? Math.floor(expires) : MIN_EXPIRES_IN;
     const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
     const issued = typeof record.issued_at === 'string' && rfc3339.test(record.issued_at)
         ? new Date(record.issued_at)
         : undefined;
     const issuedAt = issued && !Number.isNaN(issued.getTime()) ? issued : undefined;
     return { ok: true, token: { token, expiresIn, issuedAt } };
+}
+/** `expires_in` as a number or a numeric string; anything else is no answer. */
+function readSeconds(value) {
+    if (typeof value === 'number' && Number.isFinite(value))
+        return value;
+    const n = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : undefined;
+    return n !== undefined && Number.isFinite(n) ? n : undefined;
+}
+/** Every credential a token response carries, for the mask, whatever else the body holds. */
+function tokenSecrets(body) {
+    const json = parseJson(body);
+    if (typeof json !== 'object' || json === null)
+        return [];
+    const record = json;
+    return [record.token, record.access_token, record.refresh_token].filter((v) => typeof v === 'string' && v.trim() !== '');
 }
 /** `{"errors":[{"code","message"}]}` as registries (and Red Hat's SSO) send it; undefined otherwise. */
 function parseErrorBody(body) {
@@ -32917,7 +32999,7 @@ function parseErrorBody(body) {
     return json.errors
         .filter((e) => typeof e === 'object' && e !== null)
         .map((e) => ({
-        code: String(e.code ?? ''),
+        code: scalar(e.code),
         message: typeof e.message === 'string' ? e.message : '',
     }));
 }
@@ -32928,6 +33010,10 @@ function parseJson(body) {
     catch {
         return undefined;
     }
+}
+/** A JSON scalar as text; objects and arrays (whose toString could be anything) as ''. */
+function scalar(value) {
+    return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
 }
 
 ;// CONCATENATED MODULE: ./src/preflight.ts
@@ -33180,7 +33266,7 @@ class Preflight {
             url,
             authorization,
             accept: 'application/json',
-        });
+        }, undefined, (answer) => tokenSecrets(answer.body));
         if (check)
             Object.assign(check, this.checkFrom(check.id, check.title, 'token-service', realm.host, check.request, exchange));
         if (check && exchange.answer)
@@ -33228,7 +33314,6 @@ class Preflight {
             };
         }
         if (token) {
-            this.deps.onSecret(token.token);
             this.noteSkew(token.issuedAt);
             if (check)
                 this.report.tokenExpiresIn = token.expiresIn;
@@ -33439,7 +33524,11 @@ class Preflight {
         }
         return auth;
     }
-    async send(request, retries) {
+    /**
+     * One request through the transport, logged. `secretsIn` names the secrets an answer carries,
+     * so they are masked before the first line about that answer is written.
+     */
+    async send(request, retries, secretsIn) {
         const url = request.url;
         if (!this.hosts.has(url.host)) {
             this.hosts.add(url.host);
@@ -33448,6 +33537,9 @@ class Preflight {
         }
         this.deps.debug(`${request.method} https://${url.host}${url.pathname}`);
         const exchange = await this.transport.send(request, retries);
+        if (exchange.answer && secretsIn)
+            for (const secret of secretsIn(exchange.answer))
+                this.deps.onSecret(secret);
         this.deps.debug(`${request.method} ${url.host}${url.pathname}: ${exchange.answer ? `HTTP ${exchange.answer.status}` : exchange.error?.kind} in ${exchange.ms} ms (${exchange.attempts} attempt${exchange.attempts === 1 ? '' : 's'})`);
         if (exchange.answer)
             this.noteSkew(dateHeader(exchange.answer));
@@ -33979,6 +34071,7 @@ function mermaidText(text) {
 
 
 
+
 const VERSION = '0.1.0';
 const CONCURRENCY = 16;
 async function run() {
@@ -33994,7 +34087,7 @@ async function run() {
             if (!(err instanceof InputError))
                 throw err;
             // An input error fails the step whatever fail-on-error says: the workflow itself is wrong.
-            const report = invalidInputReport(err.message, read('registry').trim() || 'registry.redhat.io');
+            const report = invalidInputReport(err.message, quote(read('registry').trim() || 'registry.redhat.io'));
             await publish(report, [], read('summary').trim().toLowerCase() !== 'false');
             setFailed(err.message);
             return;

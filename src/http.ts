@@ -396,7 +396,21 @@ export function classifyError(
   }
   if (code.startsWith('HPE_'))
     return { kind: 'bad-answer', detail: `an answer that is not valid HTTP (${code})` }
-  return { kind: 'reset', detail: code ? `${message} (${code})` : message, throughProxy }
+  if (
+    ['ERR_INVALID_CHAR', 'ERR_INVALID_HTTP_TOKEN', 'ERR_HTTP_INVALID_HEADER_VALUE'].includes(code)
+  ) {
+    // A value from a server (a token, a redirect) that cannot go into a request line or header.
+    return {
+      kind: 'bad-answer',
+      detail: `a value that cannot be sent in an HTTP request (${code})`,
+    }
+  }
+  // Only the code: the text of an error we do not know could quote a request, headers included.
+  return {
+    kind: 'reset',
+    detail: `the connection failed (${code || e.name || 'unknown error'})`,
+    throughProxy,
+  }
 }
 
 /** The URL without its credentials, for logs. */

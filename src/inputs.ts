@@ -11,6 +11,7 @@ import {
   type ImageRef,
 } from './reference.js'
 import type { PreflightConfig } from './preflight.js'
+import { quote } from './text.js'
 
 export interface ActionInputs {
   config: PreflightConfig
@@ -36,7 +37,32 @@ export type InputReader = (name: string) => string
 const MAX_IMAGES = 1000
 const RED_HAT_REGISTRIES = /(^|\.)redhat\.(io|com)$/
 
-export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionInputs {
+/** The longest value each input may hold: far above any real one, far below a pasted file. */
+const MAX_LENGTH: Record<string, number> = {
+  username: 1024,
+  password: 16384,
+  registry: 255,
+  images: 1024 * 1024,
+  'auth-url': 2048,
+  proxy: 2048,
+  timeout: 32,
+  retries: 32,
+  'fail-on-error': 32,
+  summary: 32,
+}
+
+export function parseInputs(readRaw: InputReader, env: NodeJS.ProcessEnv): ActionInputs {
+  const read: InputReader = (name) => {
+    const value = readRaw(name)
+    const max = MAX_LENGTH[name]
+    if (max !== undefined && value.length > max) {
+      throw new InputError(
+        name,
+        `Invalid ${name}: it is ${value.length} characters long; at most ${max}.`,
+      )
+    }
+    return value
+  }
   const warnings: string[] = []
   const rawUsername = read('username')
   const rawPassword = read('password')
@@ -50,7 +76,7 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
   } catch {
     throw new InputError(
       'registry',
-      `Invalid registry '${printable(registryText)}'. Expected host[:port] without a scheme or path, e.g. registry.redhat.io or quay.io.`,
+      `Invalid registry '${quote(registryText)}'. Expected host[:port] without a scheme or path, e.g. registry.redhat.io or quay.io.`,
     )
   }
 
@@ -142,8 +168,6 @@ export function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): ActionIn
  */
 function credential(name: string, raw: string, warnings: string[]): string {
   const value = raw.trim()
-  if (value.length > 16384)
-    throw new InputError(name, `Invalid ${name}: it is over 16384 characters long.`)
   if (value !== raw && value !== '') {
     const what = /[\r\n]/.test(raw.replace(value, '')) ? 'a newline' : 'white space'
     warnings.push(
@@ -155,6 +179,11 @@ function credential(name: string, raw: string, warnings: string[]): string {
     throw new InputError(
       name,
       `Invalid ${name}: it contains a control character (such as a newline) inside it. Expected a single line.`,
+    )
+  }
+  if (/[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/.test(value)) {
+    warnings.push(
+      `The ${name} input contains an invisible Unicode character (zero-width or bidirectional control); check that the secret was copied cleanly.`,
     )
   }
   if (/\s/.test(value)) {
@@ -222,7 +251,7 @@ function parseImages(text: string, registry: string): ImageRef[] {
       const reason = err instanceof InvalidReference ? err.message : 'it cannot be read'
       throw new InputError(
         'images',
-        `Invalid image reference '${printable(entry)}' in images: ${reason}. Expected [host/]repository[:tag][@sha256:digest], e.g. ubi9/ubi:latest.`,
+        `Invalid image reference '${quote(entry)}' in images: ${reason}. Expected [host/]repository[:tag][@sha256:digest], e.g. ubi9/ubi:latest.`,
       )
     }
     const key = formatImageRef(ref)
@@ -255,7 +284,7 @@ function parseAuthUrl(text: string): URL | undefined {
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
     throw new InputError(
       'auth-url',
-      `Invalid auth-url '${printable(text)}'. Expected an https URL: credentials are never sent over plain http.`,
+      `Invalid auth-url '${quote(text)}'. Expected an https URL: credentials are never sent over plain http.`,
     )
   }
   if (isLinkLocal(url.hostname)) {
@@ -281,7 +310,7 @@ function parseNumber(
     const kind = range.integer ? 'a whole number' : 'a number of seconds'
     throw new InputError(
       name,
-      `Invalid ${name} '${printable(value)}'. Expected ${kind} from ${range.min} to ${range.max}.`,
+      `Invalid ${name} '${quote(value)}'. Expected ${kind} from ${range.min} to ${range.max}.`,
     )
   }
   return n
@@ -293,15 +322,5 @@ function parseBoolean(name: string, text: string, fallback: boolean): boolean {
   if (value === '') return fallback
   if (['true', 'True', 'TRUE'].includes(value)) return true
   if (['false', 'False', 'FALSE'].includes(value)) return false
-  throw new InputError(name, `Invalid ${name} '${printable(value)}'. Expected true or false.`)
-}
-
-/** A user's value quoted back in an error: one line, short, control characters shown as \\xNN. */
-function printable(value: string): string {
-  const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value
-  return shown.replace(
-    // eslint-disable-next-line no-control-regex
-    /[\x00-\x1f\x7f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  )
+  throw new InputError(name, `Invalid ${name} '${quote(value)}'. Expected true or false.`)
 }

@@ -8,6 +8,7 @@ import { outputsOf } from './outputs.js'
 import { preflight } from './preflight.js'
 import { invalidInputReport, type Report } from './report.js'
 import { renderSummary } from './summary.js'
+import { quote } from './text.js'
 
 export const VERSION = '0.1.0'
 const CONCURRENCY = 16
@@ -25,7 +26,7 @@ export async function run(): Promise<void> {
       // An input error fails the step whatever fail-on-error says: the workflow itself is wrong.
       const report = invalidInputReport(
         err.message,
-        read('registry').trim() || 'registry.redhat.io',
+        quote(read('registry').trim() || 'registry.redhat.io'),
       )
       await publish(report, [], read('summary').trim().toLowerCase() !== 'false')
       core.setFailed(err.message)

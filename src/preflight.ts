@@ -16,6 +16,7 @@ import {
   parseJson,
   parseTokenResponse,
   pullScope,
+  tokenSecrets,
   tokenUrl,
   type Token,
 } from './token.js'
@@ -320,12 +321,16 @@ class Preflight {
       return { finding }
     }
     const url = tokenUrl(realm, endpoint.service, repository ? [pullScope(repository)] : [])
-    const exchange = await this.send({
-      method: 'GET',
-      url,
-      authorization,
-      accept: 'application/json',
-    })
+    const exchange = await this.send(
+      {
+        method: 'GET',
+        url,
+        authorization,
+        accept: 'application/json',
+      },
+      undefined,
+      (answer) => tokenSecrets(answer.body),
+    )
     if (check)
       Object.assign(
         check,
@@ -368,7 +373,6 @@ class Preflight {
     }
 
     if (token) {
-      this.deps.onSecret(token.token)
       this.noteSkew(token.issuedAt)
       if (check) this.report.tokenExpiresIn = token.expiresIn
       this.deps.debug(
@@ -619,9 +623,14 @@ class Preflight {
     return auth
   }
 
+  /**
+   * One request through the transport, logged. `secretsIn` names the secrets an answer carries,
+   * so they are masked before the first line about that answer is written.
+   */
   private async send(
     request: Parameters<Transport['send']>[0],
     retries?: number,
+    secretsIn?: (answer: Answer) => string[],
   ): Promise<Exchange> {
     const url = request.url
     if (!this.hosts.has(url.host)) {
@@ -631,6 +640,8 @@ class Preflight {
     }
     this.deps.debug(`${request.method} https://${url.host}${url.pathname}`)
     const exchange = await this.transport.send(request, retries)
+    if (exchange.answer && secretsIn)
+      for (const secret of secretsIn(exchange.answer)) this.deps.onSecret(secret)
     this.deps.debug(
       `${request.method} ${url.host}${url.pathname}: ${exchange.answer ? `HTTP ${exchange.answer.status}` : exchange.error?.kind} in ${exchange.ms} ms (${exchange.attempts} attempt${exchange.attempts === 1 ? '' : 's'})`,
     )

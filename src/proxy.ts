@@ -108,6 +108,7 @@ export function noProxyMatches(entry: string, hostname: string, port: string): b
   const host = stripBrackets(hostname).toLowerCase()
   if (entry === '*') return true
   if (entry.includes('/')) return cidrContains(entry, host)
+  if (entry.includes('%')) return false // an IPv6 zone id names no host we could reach
 
   let pattern = entry
   let entryPort: string | undefined
@@ -122,6 +123,7 @@ export function noProxyMatches(entry: string, hostname: string, port: string): b
 
 function cidrContains(cidr: string, host: string): boolean {
   const [base, bitsText] = cidr.split('/')
+  if (base.includes('%') || host.includes('%')) return false
   const bits = Number(bitsText)
   const family = isIP(base)
   if (family === 0 || family !== isIP(host) || !Number.isInteger(bits)) return false

@@ -1,3 +1,5 @@
+import { quote } from './text.js'
+
 /**
  * Image references as `docker pull` reads them: `[host[:port]/]path[:tag][@digest]`.
  * A first component is a host when it holds a `.` or a `:`, or is `localhost`; otherwise the
@@ -38,6 +40,14 @@ export function normalizeRegistry(value: string): string {
   if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
     throw new InvalidReference('the port must be between 1 and 65535')
   }
+  // A name the URL parser reads otherwise (1.2.3.4.5, a.0x10, 256.1.1.1) cannot be requested.
+  let url: URL | undefined
+  try {
+    url = new URL(`https://${value}/`)
+  } catch {
+    // reported below
+  }
+  if (url?.hostname !== host.toLowerCase()) throw new InvalidReference('expected host[:port]')
   const lower = value.toLowerCase()
   return DOCKER_HUB_ALIASES.has(lower) ? DOCKER_HUB : lower
 }
@@ -54,7 +64,7 @@ export function parseImageRef(input: string, defaultRegistry: string): ImageRef 
     digest = rest.slice(at + 1)
     rest = rest.slice(0, at)
     if (!DIGEST.test(digest)) {
-      throw new InvalidReference(`the digest '${digest}' is not sha256:<64 hex digits>`)
+      throw new InvalidReference(`the digest '${quote(digest, 40)}' is not sha256:<64 hex digits>`)
     }
   }
 
@@ -73,7 +83,10 @@ export function parseImageRef(input: string, defaultRegistry: string): ImageRef 
   if (colon >= 0 && !rest.slice(colon).includes('/')) {
     tag = rest.slice(colon + 1)
     rest = rest.slice(0, colon)
-    if (!TAG.test(tag)) throw new InvalidReference(`the tag '${tag}' is not a valid tag`)
+    if (!TAG.test(tag))
+      throw new InvalidReference(
+        `the tag '${quote(tag, 40)}' is not a valid tag (at most 128 letters, digits, _ . -)`,
+      )
   }
 
   let repository = rest
@@ -82,7 +95,7 @@ export function parseImageRef(input: string, defaultRegistry: string): ImageRef 
   for (const component of components) {
     if (!COMPONENT.test(component)) {
       throw new InvalidReference(
-        `'${component || '(empty)'}' is not a valid repository path component (lower-case letters, digits and . _ - separators)`,
+        `'${quote(component, 40) || '(empty)'}' is not a valid repository path component (lower-case letters, digits and . _ - separators)`,
       )
     }
   }

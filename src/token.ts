@@ -42,9 +42,15 @@ export function parseTokenResponse(body: Buffer): TokenParse {
     (t): t is string => typeof t === 'string' && t !== '',
   )
   if (!token) return { ok: false, reason: 'the token service answered 200 without a token' }
-  const expires = Number(record.expires_in)
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    return {
+      ok: false,
+      reason: 'the token service answered 200 with a token that cannot be sent in a header',
+    }
+  }
+  const expires = readSeconds(record.expires_in)
   const expiresIn =
-    Number.isFinite(expires) && expires >= MIN_EXPIRES_IN ? Math.floor(expires) : MIN_EXPIRES_IN
+    expires !== undefined && expires >= MIN_EXPIRES_IN ? Math.floor(expires) : MIN_EXPIRES_IN
   const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/
   const issued =
     typeof record.issued_at === 'string' && rfc3339.test(record.issued_at)
@@ -52,6 +58,24 @@ export function parseTokenResponse(body: Buffer): TokenParse {
       : undefined
   const issuedAt = issued && !Number.isNaN(issued.getTime()) ? issued : undefined
   return { ok: true, token: { token, expiresIn, issuedAt } }
+}
+
+/** `expires_in` as a number or a numeric string; anything else is no answer. */
+function readSeconds(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value
+  const n =
+    typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : undefined
+  return n !== undefined && Number.isFinite(n) ? n : undefined
+}
+
+/** Every credential a token response carries, for the mask, whatever else the body holds. */
+export function tokenSecrets(body: Buffer): string[] {
+  const json = parseJson(body)
+  if (typeof json !== 'object' || json === null) return []
+  const record = json as Record<string, unknown>
+  return [record.token, record.access_token, record.refresh_token].filter(
+    (v): v is string => typeof v === 'string' && v.trim() !== '',
+  )
 }
 
 export interface RegistryError {
@@ -66,7 +90,7 @@ export function parseErrorBody(body: Buffer): RegistryError[] | undefined {
   return json.errors
     .filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null)
     .map((e) => ({
-      code: String(e.code ?? ''),
+      code: scalar(e.code),
       message: typeof e.message === 'string' ? e.message : '',
     }))
 }
@@ -77,4 +101,9 @@ export function parseJson(body: Buffer): unknown {
   } catch {
     return undefined
   }
+}
+
+/** A JSON scalar as text; objects and arrays (whose toString could be anything) as ''. */
+function scalar(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : ''
 }
