@@ -33998,7 +33998,7 @@ function details(report) {
         out.push(`- Proxy: \`${p.url}\` from ${from}${p.schemeAssumed ? ' (no scheme given; http:// assumed)' : ''}`);
     }
     else {
-        out.push('- Proxy: none configured (neither the `proxy` input nor `https_proxy`/`HTTPS_PROXY` is set)');
+        out.push('- Proxy: none configured (neither the `proxy` input nor `HTTPS_PROXY`/`https_proxy` is set)');
     }
     if (p.noProxy.length)
         out.push(`- \`${p.noProxySource ?? 'no_proxy'}\`: \`${p.noProxy.join(',')}\``);

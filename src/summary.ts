@@ -185,7 +185,7 @@ function details(report: Report): string[] {
     )
   } else {
     out.push(
-      '- Proxy: none configured (neither the `proxy` input nor `https_proxy`/`HTTPS_PROXY` is set)',
+      '- Proxy: none configured (neither the `proxy` input nor `HTTPS_PROXY`/`https_proxy` is set)',
     )
   }
   if (p.noProxy.length)
