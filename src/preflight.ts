@@ -471,6 +471,18 @@ class Preflight {
     endpoint: Endpoint | undefined,
     primaryAuthorized: boolean,
   ): Promise<ImageCheck[]> {
+    if (primaryAuthorized && endpoint?.scheme === 'bearer') {
+      // Tokens run ahead of the manifest checks, in a group of their own, so that a slot never
+      // waits a round trip for a token and then another for its manifest (bench: 100 images).
+      // tokenFor() shares each repository's request with the image that needs it.
+      const repositories = new Map<string, ImageRef>()
+      for (const image of this.config.images) {
+        if (image.registry === this.config.registry) repositories.set(image.repository, image)
+      }
+      void mapLimit([...repositories.values()], this.deps.concurrency, (image) =>
+        this.tokenFor(image, endpoint),
+      )
+    }
     return mapLimit(this.config.images, this.deps.concurrency, (image) => {
       if (image.registry === this.config.registry) {
         if (!primaryAuthorized || !endpoint)

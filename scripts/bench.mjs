@@ -1,0 +1,726 @@
+// npm run bench: what the action costs, measured side by side with its floors and its peers, on
+// loopback only. It prints one table (figure | value | target | ratio | result), every figure the
+// median of several runs, and exits 0 even when a target is missed: it is a report, not a test. It
+// exits 1 only when it cannot measure (no dist/, no skopeo, a peer that gives the wrong answer).
+//
+// 1. Start-up: dist/index.js ending on an input error, against `node -e 0` and against a bundle built
+//    the same way (ncc, ESM, the flags of `npm run build`) that only loads @actions/core and
+//    @actions/http-client (scripts/bench/libraries-only.ts, built into a temp dir here).
+// 2. Round trips: the whole happy path against the fake registry.redhat.io with every response
+//    delayed by DELAY_MS, for 1, 10 and 100 images (100 repositories, one tag each).
+// 3. Peers on the same work: `skopeo inspect --raw` once per image, one process after another, as a
+//    pipeline step checking N images would; and the KB's curl procedure (token, then /v2/) for one.
+// 4. A black hole (accepts, never answers) as the registry, timeout 2 s, retries 0: time to verdict.
+import { execFile, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import dc from 'node:diagnostics_channel'
+import { existsSync } from 'node:fs'
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { basename, delimiter, join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { startBlackHole, startFakeRedHat } from './lib/fake-registry.mjs'
+import {
+  ACTION_PATH,
+  actionDefaults,
+  inputVariable,
+  parseFileCommands,
+  runAction,
+} from './lib/run-action.mjs'
+import { makeCertificates } from './lib/tls.mjs'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const FLOOR_SOURCE = 'scripts/bench/libraries-only.ts'
+
+const DELAY_MS = 50
+const STARTUP_RUNS = 7
+const HAPPY_RUNS = 5
+const RUNS = 3
+const IMAGE_COUNTS = [1, 10, 100]
+const BLACK_HOLE_TIMEOUT_S = 2
+
+const TARGET = {
+  startupVsLibraries: 1.15,
+  oneImageRoundTrips: 5,
+  hundredVsOne: 3,
+  skopeoSpeedup: 10,
+  blackHoleMs: (BLACK_HOLE_TIMEOUT_S + 1) * 1000,
+}
+
+const USERNAME = '12345678|bench-pipeline'
+// Made up on each run, shaped like a service-account secret: nothing real is ever used.
+const SECRET = `eyJ${randomBytes(24).toString('base64url')}`
+const SERVICE = 'docker-registry'
+
+/**
+ * @typedef {object} Row
+ * @property {string} figure
+ * @property {string} value
+ * @property {string} [target]
+ * @property {string} [ratio]
+ * @property {boolean} [pass] undefined for a figure without a target
+ *
+ * @typedef {object} Timed
+ * @property {number} ms wall time from spawn to the close of stdout and stderr
+ * @property {number | null} code
+ * @property {string} stdout
+ * @property {string} stderr
+ *
+ * @typedef {object} HappyFigures medians of the happy path for one number of images
+ * @property {number} wall wall time with every response delayed by DELAY_MS
+ * @property {number} undelayed wall time against the same fake with no delay
+ * @property {number} inProcess the report's own durationMs (first request to verdict), delayed
+ * @property {number} inProcessUndelayed the same with no delay
+ * @property {number} requests requests the delayed fake received in one run
+ * @property {number} connections connections (TLS handshakes) it accepted in one run
+ */
+
+/** A failure of the bench itself (not of a target): the figures would be meaningless. */
+class BenchError extends Error {}
+
+/** @param {string} message */
+const progress = (message) => process.stderr.write(`bench: ${message}\n`)
+
+/** @param {number[]} values */
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+/** @param {number} ms */
+const fmtMs = (ms) => `${Math.round(ms).toLocaleString('en-US')} ms`
+/** @param {number} x */
+const fmtX = (x) => `${x.toFixed(2)} ×`
+
+/**
+ * The program's full path, or undefined when it is not on PATH.
+ * @param {string} name
+ */
+function which(name) {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const path = join(dir, name)
+    if (dir && existsSync(path)) return path
+  }
+  return undefined
+}
+
+/**
+ * Runs a program and times it, from spawn to the close of its output.
+ * @param {string} file
+ * @param {string[]} args
+ * @param {{ env: Record<string, string>, cwd?: string }} options
+ * @returns {Promise<Timed>}
+ */
+function timed(file, args, { env, cwd }) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now()
+    const child = spawn(file, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ ms: performance.now() - started, code, stdout, stderr }))
+  })
+}
+
+/**
+ * Connections accepted per local port, counted by Node's own `net.server.socket` channel: every
+ * connection the fake registry accepts is one TLS handshake.
+ */
+function connectionCounter() {
+  /** @type {Map<number, number>} */
+  const counts = new Map()
+  /** @param {unknown} message */
+  const onSocket = (message) => {
+    const port = /** @type {{ socket: import('node:net').Socket }} */ (message).socket.localPort
+    if (port !== undefined) counts.set(port, (counts.get(port) ?? 0) + 1)
+  }
+  dc.subscribe('net.server.socket', onSocket)
+  return {
+    /** @param {number} port */
+    of: (port) => counts.get(port) ?? 0,
+    stop: () => dc.unsubscribe('net.server.socket', onSocket),
+  }
+}
+
+/** ncc's flags in `npm run build` when its script cannot be read. */
+const DEFAULT_BUILD_FLAGS = ['--source-map', '--license', 'licenses.txt']
+
+/**
+ * The flags `npm run build` gives ncc (`ncc build <entry> -o <dir> <flags>`), without the entry and
+ * the output directory, so that the floor is built the same way as dist/ even when the build changes.
+ * @returns {Promise<string[]>}
+ */
+async function buildFlags() {
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'))
+  const words = String(pkg.scripts?.build ?? '')
+    .trim()
+    .split(/\s+/)
+  if (words[0] !== 'ncc' || words[1] !== 'build') return DEFAULT_BUILD_FLAGS
+  /** @type {string[]} */
+  const flags = []
+  let entry = false
+  for (let i = 2; i < words.length; i++) {
+    const word = words[i]
+    if (['&&', '||', ';', '|'].includes(word)) break
+    if (word === '-o' || word === '--out') i++
+    else if (!entry && !word.startsWith('-')) entry = true
+    else flags.push(word)
+  }
+  return flags
+}
+
+/**
+ * Builds the libraries-only floor the way dist/ is built: ncc with the flags of `npm run build` and
+ * the project's compiler options. It builds from a scratch directory holding a copy of the source, a tsconfig.json
+ * that names that one file, and a link to node_modules, so that a type error elsewhere in the project
+ * (ncc type-checks the whole tsconfig project) cannot stop the bench.
+ * @param {string} work
+ * @param {string[]} flags
+ * @returns {Promise<string>} the path of the floor's index.js
+ */
+async function buildFloor(work, flags) {
+  const source = join(work, 'floor-src')
+  const out = join(work, 'floor')
+  await mkdir(source)
+  const entry = join(source, basename(FLOOR_SOURCE))
+  await copyFile(join(ROOT, FLOOR_SOURCE), entry)
+  await symlink(join(ROOT, 'node_modules'), join(source, 'node_modules'), 'dir')
+  // ESM output, as for dist/: ncc follows the package's "type".
+  await writeFile(join(source, 'package.json'), JSON.stringify({ type: 'module', private: true }))
+  const project = JSON.parse(await readFile(join(ROOT, 'tsconfig.json'), 'utf8'))
+  const tsconfig = {
+    compilerOptions: { ...project.compilerOptions, rootDir: '.', types: ['node'] },
+    files: [basename(FLOOR_SOURCE)],
+  }
+  await writeFile(join(source, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2))
+  try {
+    await promisify(execFile)('npx', ['--no-install', 'ncc', 'build', entry, '-o', out, ...flags], {
+      cwd: ROOT,
+    })
+  } catch (error) {
+    const output = /** @type {{ stdout?: string, stderr?: string }} */ (error)
+    const text = `${output.stderr ?? ''}${output.stdout ?? ''}`.replace(/^\s+at .*$/gm, '').trim()
+    throw new BenchError(`cannot build ${FLOOR_SOURCE} with ncc: ${text || String(error)}`)
+  }
+  return join(out, 'index.js')
+}
+
+/**
+ * 1. Start-up, interleaved so that the three commands share whatever the machine is doing.
+ * @param {string} work
+ * @param {string} floorPath
+ * @returns {Promise<{ node: number, floor: number, action: number }>}
+ */
+async function measureStartup(work, floorPath) {
+  const workspace = join(work, 'startup-workspace')
+  await mkdir(workspace, { recursive: true })
+  const files = {
+    GITHUB_OUTPUT: join(work, 'startup-output'),
+    GITHUB_STEP_SUMMARY: join(work, 'startup-summary.md'),
+  }
+  // The runner's environment for the action and the floor alike: action.yml's defaults, and a
+  // timeout that is no number, so that both end on an input error before any request.
+  const inputs = { ...(await actionDefaults()), timeout: 'not-a-number' }
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? work,
+    ...files,
+    RUNNER_TEMP: work,
+    GITHUB_WORKSPACE: workspace,
+    ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [inputVariable(k), v])),
+  }
+  const commands = {
+    node: ['-e', '0'],
+    floor: [floorPath],
+    action: [ACTION_PATH],
+  }
+  /** @type {Record<keyof typeof commands, number[]>} */
+  const times = { node: [], floor: [], action: [] }
+  // One unmeasured round first: it loads the files into the page cache.
+  for (let round = 0; round <= STARTUP_RUNS; round++) {
+    for (const [name, args] of /** @type {[keyof typeof commands, string[]][]} */ (
+      Object.entries(commands)
+    )) {
+      await Promise.all(Object.values(files).map((file) => writeFile(file, '')))
+      const run = await timed(process.execPath, args, { env, cwd: workspace })
+      const expected = name === 'node' ? 0 : 1
+      if (run.code !== expected)
+        throw new BenchError(
+          `start-up: ${name} exited with ${run.code}, not ${expected}: ${run.stdout}${run.stderr}`,
+        )
+      if (name === 'action') {
+        const outputs = parseFileCommands(await readFile(files.GITHUB_OUTPUT, 'utf8'))
+        if (outputs.result !== 'invalid-input')
+          throw new BenchError(
+            `start-up: the action ended on '${outputs.result}', not on an input error: ${run.stdout}`,
+          )
+      }
+      if (round > 0) times[name].push(run.ms)
+    }
+  }
+  return { node: median(times.node), floor: median(times.floor), action: median(times.action) }
+}
+
+/**
+ * @param {number} count
+ * @returns {string[]} `repo:tag` for `count` distinct repositories
+ */
+const imageList = (count) =>
+  Array.from({ length: count }, (_, i) => `bench/app-${String(i).padStart(3, '0')}:v${i}`)
+
+/**
+ * 2. The happy path against the delayed fake registry and, alternately, against an undelayed twin
+ * (which shows how much of the time is CPU rather than latency). Besides the wall time it keeps the
+ * report's own durationMs: the preflight from its first request to the verdict, every request in
+ * it and the start-up not, so that the start-up's jitter on a busy machine does not blur it.
+ * @param {{ slow: import('./lib/fake-registry.mjs').FakeRedHat, fast: import('./lib/fake-registry.mjs').FakeRedHat }} registries
+ * @param {string} caPath
+ * @param {ReturnType<typeof connectionCounter>} connections
+ * @returns {Promise<Map<number, HappyFigures>>}
+ */
+async function measureHappyPath({ slow, fast }, caPath, connections) {
+  /** @type {Map<number, Record<keyof HappyFigures, number[]>>} */
+  const samples = new Map(
+    IMAGE_COUNTS.map((n) => [
+      n,
+      {
+        wall: [],
+        undelayed: [],
+        inProcess: [],
+        inProcessUndelayed: [],
+        requests: [],
+        connections: [],
+      },
+    ]),
+  )
+  /**
+   * @param {import('./lib/fake-registry.mjs').FakeRedHat} registry
+   * @param {number} n
+   */
+  const once = async (registry, n) => {
+    const requestsBefore = registry.requests.length
+    const connectionsBefore = connections.of(registry.port)
+    const run = await runAction({
+      inputs: {
+        registry: registry.host,
+        username: USERNAME,
+        password: SECRET,
+        images: imageList(n).join('\n'),
+      },
+      env: { NODE_EXTRA_CA_CERTS: caPath },
+    })
+    const report = run.outputs.report ? JSON.parse(run.outputs.report) : undefined
+    if (run.outputs.result !== 'ok' || report?.images?.length !== n)
+      throw new BenchError(
+        `happy path with ${n} image(s): result '${run.outputs.result}', not ok: ${run.outputs.message ?? run.stdout}`,
+      )
+    return {
+      ms: run.durationMs,
+      inProcess: Number(report.durationMs),
+      requests: registry.requests.length - requestsBefore,
+      connections: connections.of(registry.port) - connectionsBefore,
+    }
+  }
+  for (let round = 0; round < HAPPY_RUNS; round++) {
+    for (const n of IMAGE_COUNTS) {
+      const sample = /** @type {Record<keyof HappyFigures, number[]>} */ (samples.get(n))
+      const delayed = await once(slow, n)
+      const undelayed = await once(fast, n)
+      sample.wall.push(delayed.ms)
+      sample.undelayed.push(undelayed.ms)
+      sample.inProcess.push(delayed.inProcess)
+      sample.inProcessUndelayed.push(undelayed.inProcess)
+      sample.requests.push(delayed.requests)
+      sample.connections.push(delayed.connections)
+    }
+  }
+  return new Map(
+    [...samples].map(([n, s]) => [
+      n,
+      {
+        wall: median(s.wall),
+        undelayed: median(s.undelayed),
+        inProcess: median(s.inProcess),
+        inProcessUndelayed: median(s.inProcessUndelayed),
+        requests: median(s.requests),
+        connections: median(s.connections),
+      },
+    ]),
+  )
+}
+
+/**
+ * 3a. skopeo: one `skopeo inspect --raw` process per image, one after another.
+ * @param {string} skopeo
+ * @param {import('./lib/fake-registry.mjs').FakeRedHat} registry
+ * @param {string} certDir
+ * @param {Record<string, string>} env
+ * @returns {Promise<Map<number, number>>}
+ */
+async function measureSkopeo(skopeo, registry, certDir, env) {
+  /** @type {Map<number, number[]>} */
+  const samples = new Map(IMAGE_COUNTS.map((n) => [n, []]))
+  for (let round = 0; round < RUNS; round++) {
+    for (const n of IMAGE_COUNTS) {
+      progress(`skopeo inspect × ${n}, run ${round + 1} of ${RUNS}`)
+      const started = performance.now()
+      for (const image of imageList(n)) {
+        const run = await timed(
+          skopeo,
+          [
+            'inspect',
+            '--raw',
+            '--cert-dir',
+            certDir,
+            '--creds',
+            `${USERNAME}:${SECRET}`,
+            `docker://${registry.host}/${image}`,
+          ],
+          { env },
+        )
+        if (run.code !== 0)
+          throw new BenchError(`skopeo inspect ${image} failed (${run.code}): ${run.stderr.trim()}`)
+      }
+      samples.get(n)?.push(performance.now() - started)
+    }
+  }
+  return new Map([...samples].map(([n, s]) => [n, median(s)]))
+}
+
+/**
+ * 3b. The KB's procedure by hand: ask the token service for a token, then present it to /v2/.
+ * @param {string} curl
+ * @param {import('./lib/fake-registry.mjs').FakeRedHat} registry
+ * @param {string} caPath
+ * @param {Record<string, string>} env
+ */
+async function measureCurl(curl, registry, caPath, env) {
+  const [repository] = imageList(1)[0].split(':')
+  const tokenUrl = `${registry.realm}?service=${SERVICE}&scope=repository:${repository}:pull`
+  /** @type {number[]} */
+  const samples = []
+  for (let round = 0; round < RUNS; round++) {
+    const started = performance.now()
+    const token = await timed(
+      curl,
+      ['-sS', '--fail', '--cacert', caPath, '-u', `${USERNAME}:${SECRET}`, tokenUrl],
+      { env },
+    )
+    if (token.code !== 0) throw new BenchError(`curl: token request failed: ${token.stderr}`)
+    const { token: value } = JSON.parse(token.stdout)
+    const v2 = await timed(
+      curl,
+      [
+        '-sS',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--cacert',
+        caPath,
+        '-H',
+        `Authorization: Bearer ${value}`,
+        `${registry.url}/v2/`,
+      ],
+      { env },
+    )
+    if (v2.stdout !== '200') throw new BenchError(`curl: /v2/ with the token gave ${v2.stdout}`)
+    samples.push(performance.now() - started)
+  }
+  return median(samples)
+}
+
+/**
+ * 4. A registry that accepts the connection and never answers.
+ * @param {string} caPath
+ */
+async function measureBlackHole(caPath) {
+  const hole = await startBlackHole()
+  try {
+    /** @type {number[]} */
+    const samples = []
+    for (let round = 0; round < RUNS; round++) {
+      const run = await runAction({
+        inputs: {
+          registry: hole.host,
+          username: USERNAME,
+          password: SECRET,
+          images: imageList(1).join('\n'),
+          timeout: String(BLACK_HOLE_TIMEOUT_S),
+          retries: '0',
+        },
+        env: { NODE_EXTRA_CA_CERTS: caPath },
+        timeoutMs: 60_000,
+      })
+      if (run.outputs.result !== 'timeout')
+        throw new BenchError(`black hole: result '${run.outputs.result}', not timeout`)
+      samples.push(run.durationMs)
+    }
+    return { ms: median(samples), connections: hole.connections / RUNS }
+  } finally {
+    await hole.close()
+  }
+}
+
+/**
+ * One Markdown table, padded so that it reads as well in a terminal as in the README.
+ * @param {Row[]} rows
+ */
+function renderTable(rows) {
+  const header = ['figure', 'value', 'target', 'ratio', 'result']
+  const cells = rows.map((r) =>
+    r.value === ''
+      ? [r.figure, '', '', '', ''] // a section heading
+      : [
+          r.figure,
+          r.value,
+          r.target ?? '—',
+          r.ratio ?? '—',
+          r.pass === undefined ? '—' : r.pass ? 'pass' : '**MISSED**',
+        ],
+  )
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)))
+  /** @param {string[]} line */
+  const fmt = (line) => `| ${line.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`
+  return [fmt(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...cells.map(fmt)]
+    .join('\n')
+    .replace(/\s+$/gm, '')
+}
+
+/** What to run when skopeo is missing. */
+function skopeoInstallHint() {
+  const script = 'scripts/install-test-peers.sh'
+  const alternative = existsSync(join(ROOT, script)) ? ` (or: bash ${script})` : ''
+  return `sudo apt-get update && sudo apt-get install -y skopeo${alternative}`
+}
+
+async function main() {
+  if (!existsSync(ACTION_PATH))
+    throw new BenchError(`${ACTION_PATH} does not exist: run npm run build first.`)
+  const skopeo = which('skopeo')
+  if (!skopeo)
+    throw new BenchError(
+      `skopeo is not on PATH; the bench compares the action with it. Install it: ${skopeoInstallHint()}`,
+    )
+  const curl = which('curl')
+  if (!curl) throw new BenchError('curl is not on PATH. Install it: sudo apt-get install -y curl')
+  if (!which('openssl'))
+    throw new BenchError(
+      'openssl is not on PATH (it makes the throwaway CA): apt-get install openssl',
+    )
+
+  const work = await mkdtemp(join(tmpdir(), 'registry-auth-preflight-bench-'))
+  const connections = connectionCounter()
+  /** @type {import('./lib/fake-registry.mjs').FakeRedHat[]} */
+  const servers = []
+  const benchStarted = performance.now()
+  const loadAtStart = loadavg()[0]
+  try {
+    const flags = await buildFlags()
+    progress(`building ${FLOOR_SOURCE} with ncc ${flags.join(' ')}`)
+    const floorPath = await buildFloor(work, flags)
+
+    progress(`start-up: ${STARTUP_RUNS} interleaved runs of each command`)
+    const startup = await measureStartup(work, floorPath)
+
+    const tls = await makeCertificates(work)
+    const certDir = join(work, 'skopeo-certs')
+    await mkdir(certDir)
+    await copyFile(tls.caPath, join(certDir, 'ca.crt'))
+    const images = Object.fromEntries(
+      imageList(Math.max(...IMAGE_COUNTS)).map((ref) => {
+        const [repo, tag] = ref.split(':')
+        return [repo, [tag]]
+      }),
+    )
+    /** @param {number} delayMs */
+    const fake = async (delayMs) => {
+      const server = await startFakeRedHat({
+        tls,
+        users: { [USERNAME]: SECRET },
+        images,
+        delayMs,
+      })
+      servers.push(server)
+      return server
+    }
+    const slow = await fake(DELAY_MS)
+    const fast = await fake(0)
+
+    progress(
+      `happy path: ${IMAGE_COUNTS.join(', ')} images, ${HAPPY_RUNS} runs each at ${DELAY_MS} ms and at 0 ms per response`,
+    )
+    const happy = await measureHappyPath({ slow, fast }, tls.caPath, connections)
+
+    // Peers get a clean environment too: no proxy, no developer's registry credentials.
+    const peerEnv = { PATH: process.env.PATH ?? '', HOME: join(work, 'home') }
+    await mkdir(peerEnv.HOME)
+    const skopeoTimes = await measureSkopeo(skopeo, slow, certDir, peerEnv)
+    progress(`curl procedure, ${RUNS} runs`)
+    const curlMs = await measureCurl(curl, slow, tls.caPath, peerEnv)
+    await Promise.all(servers.splice(0).map((server) => server.close()))
+
+    progress(`black hole: timeout ${BLACK_HOLE_TIMEOUT_S} s, retries 0, ${RUNS} runs`)
+    const hole = await measureBlackHole(tls.caPath)
+
+    const [actionSize, floorSize] = await Promise.all([stat(ACTION_PATH), stat(floorPath)])
+    const skopeoVersion = (await timed(skopeo, ['--version'], { env: peerEnv })).stdout.trim()
+    const curlVersion = (await timed(curl, ['--version'], { env: peerEnv })).stdout
+      .split(' ')
+      .slice(0, 2)
+      .join(' ')
+
+    /** @param {number} n */
+    const figures = (n) => /** @type {HappyFigures} */ (happy.get(n))
+    /** @param {number} n */
+    const preflight = (n) => figures(n).inProcess
+    const [one, many] = [Math.min(...IMAGE_COUNTS), Math.max(...IMAGE_COUNTS)]
+    /** @param {number} n */
+    const nImages = (n) => `${n} image${n === 1 ? '' : 's'}`
+
+    /** @type {Row[]} */
+    const rows = [
+      { figure: '**1. Start-up**, ending on an input error', value: '' },
+      { figure: '`node -e 0`', value: fmtMs(startup.node) },
+      {
+        figure: 'libraries-only bundle',
+        value: fmtMs(startup.floor),
+        ratio: `${fmtX(startup.floor / startup.node)} node`,
+      },
+      {
+        figure: '`dist/index.js`',
+        value: fmtMs(startup.action),
+        target: `≤ ${TARGET.startupVsLibraries} × libraries`,
+        ratio: fmtX(startup.action / startup.floor),
+        pass: startup.action <= TARGET.startupVsLibraries * startup.floor,
+      },
+      {
+        figure: 'size of `dist/index.js`',
+        value: `${Math.round(actionSize.size / 1024)} KiB`,
+        ratio: `${fmtX(actionSize.size / floorSize.size)} libraries (${Math.round(floorSize.size / 1024)} KiB)`,
+      },
+      { figure: `**2. Happy path**, ${DELAY_MS} ms per response`, value: '' },
+      ...IMAGE_COUNTS.flatMap((n) => {
+        const f = figures(n)
+        /** @type {Row[]} */
+        const lines = [
+          {
+            figure: `${nImages(n)}: wall time`,
+            value: fmtMs(f.wall),
+            ratio: `${(f.wall / DELAY_MS).toFixed(1)} × ${DELAY_MS} ms`,
+            ...(n === one
+              ? {
+                  target: `≤ ${TARGET.oneImageRoundTrips} × ${DELAY_MS} ms`,
+                  pass: f.wall <= TARGET.oneImageRoundTrips * DELAY_MS,
+                }
+              : {}),
+          },
+          {
+            figure: `${nImages(n)}: preflight`,
+            value: `${fmtMs(f.inProcess)} (${fmtMs(f.inProcessUndelayed)} at 0 ms)`,
+            ratio: `${(f.inProcess / DELAY_MS).toFixed(1)} × ${DELAY_MS} ms`,
+            ...(n === one
+              ? {
+                  target: `≤ ${TARGET.oneImageRoundTrips} × ${DELAY_MS} ms`,
+                  pass: f.inProcess <= TARGET.oneImageRoundTrips * DELAY_MS,
+                }
+              : {}),
+          },
+          {
+            figure: `${nImages(n)}: requests, TLS connections`,
+            value: `${f.requests}, ${f.connections}`,
+          },
+        ]
+        return lines
+      }),
+      {
+        figure: `${many} vs ${one} image: wall time`,
+        value: `${fmtMs(figures(many).wall)} / ${fmtMs(figures(one).wall)}`,
+        target: `≤ ${TARGET.hundredVsOne} ×`,
+        ratio: fmtX(figures(many).wall / figures(one).wall),
+        pass: figures(many).wall <= TARGET.hundredVsOne * figures(one).wall,
+      },
+      {
+        figure: `${many} vs ${one} image: preflight`,
+        value: `${fmtMs(preflight(many))} / ${fmtMs(preflight(one))}`,
+        target: `≤ ${TARGET.hundredVsOne} ×`,
+        ratio: fmtX(preflight(many) / preflight(one)),
+        pass: preflight(many) <= TARGET.hundredVsOne * preflight(one),
+      },
+      { figure: `**3. Peers**, same servers, ${DELAY_MS} ms per response`, value: '' },
+      ...IMAGE_COUNTS.map((n) => {
+        const ms = skopeoTimes.get(n) ?? NaN
+        const speedup = ms / figures(n).wall
+        return {
+          figure: `\`skopeo inspect --raw\` × ${n}`,
+          value: fmtMs(ms),
+          ratio: `${fmtX(speedup)} the action`,
+          ...(n === many
+            ? {
+                target: `≥ ${TARGET.skopeoSpeedup} × the action`,
+                pass: speedup >= TARGET.skopeoSpeedup,
+              }
+            : {}),
+        }
+      }),
+      {
+        figure: 'curl: token, then `/v2/` (1 image)',
+        value: fmtMs(curlMs),
+        ratio: `${fmtX(curlMs / figures(one).wall)} the action`,
+      },
+      { figure: `**4. Black hole**, timeout ${BLACK_HOLE_TIMEOUT_S} s, retries 0`, value: '' },
+      {
+        figure: 'time to the verdict (`timeout`)',
+        value: fmtMs(hole.ms),
+        target: `≤ ${fmtMs(TARGET.blackHoleMs)}`,
+        ratio: `${fmtX(hole.ms / TARGET.blackHoleMs)} target`,
+        pass: hole.ms <= TARGET.blackHoleMs,
+      },
+    ]
+
+    const missed = rows.filter((r) => r.pass === false)
+    const cpu = cpus()
+    const lines = [
+      renderTable(rows),
+      '',
+      `Medians of ${STARTUP_RUNS} runs (start-up), ${HAPPY_RUNS} (happy path) and ${RUNS} (the rest). ` +
+        `Node ${process.version}, ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${skopeoVersion}, ${curlVersion}. ` +
+        `The bench took ${Math.round((performance.now() - benchStarted) / 1000)} s; ` +
+        `load average ${loadAtStart.toFixed(1)} at its start and ${loadavg()[0].toFixed(1)} at its end (a busy machine blurs the figures).`,
+      `- Start-up: the libraries-only bundle is ${FLOOR_SOURCE}, built with the flags of npm run build (ncc build … ${flags.join(' ')}).`,
+      '- Wall time: the child process, from spawn to exit, start-up included.',
+      `- Preflight: the report's own durationMs, from the first request to the verdict, start-up excluded; ` +
+        `in brackets the same against a twin of the fake that does not delay (run alternately), the part that is CPU, not latency. ` +
+        `The issue's targets for the happy path are read both ways: with the start-up (wall) and without (preflight).`,
+      '- TLS connections: connections the delayed fake accepted in one run, each a TLS handshake.',
+      `- skopeo runs once per image, one process after another, as a pipeline step checking N images would. ` +
+        `--raw reads the manifest as the action does, without resolving the index to a platform manifest (which the fake does not serve).`,
+      '- curl: the two requests of the KB, one process each, with --cacert.',
+      '',
+      missed.length
+        ? `MISSED ${missed.length} target${missed.length === 1 ? '' : 's'}: ${missed.map((r) => r.figure.replace(/[*`]/g, '')).join('; ')}.`
+        : 'All targets met.',
+    ]
+    console.log(lines.join('\n'))
+  } finally {
+    connections.stop()
+    await Promise.all(servers.map((server) => server.close()))
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
+main().then(
+  () => {
+    process.exitCode = 0
+  },
+  (error) => {
+    if (error instanceof BenchError) console.error(`bench: ${error.message}`)
+    else console.error('bench: the bench itself failed:', error)
+    process.exitCode = 1
+  },
+)
