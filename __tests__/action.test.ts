@@ -15,21 +15,30 @@ import {
   startFakeRedHat,
   startPlainServer,
 } from '../scripts/lib/fake-registry.mjs'
-import { runAction } from '../scripts/lib/run-action.mjs'
 import { makeCertificates, makeRogueCertificates, type Certificates } from '../scripts/lib/tls.mjs'
+import {
+  ADD_MASK,
+  Servers,
+  basic,
+  expectNoSecrets,
+  maskLines,
+  parseReport,
+  runDebug,
+  verdict,
+  type Run,
+} from './support/e2e.js'
 
 const USER = '12345678|ci-pipeline'
 const PASSWORD = 'eyJhbGciOiJSUzUxMiJ9.c2VjcmV0LXNlcnZpY2UtYWNjb3VudA.sig+/='
-const BASIC = Buffer.from(`${USER}:${PASSWORD}`).toString('base64')
+const BASIC = basic(USER, PASSWORD)
 const IMAGES = { 'ubi9/ubi': ['latest', '9.4'], 'rhel9/postgresql-15': ['latest'] }
 
 type Fake = Awaited<ReturnType<typeof startFakeRedHat>>
-type Run = Awaited<ReturnType<typeof runAction>>
 
 let dir: string
 let tls: Certificates
 let rogue: Certificates
-const servers: { close: () => Promise<void> }[] = []
+const servers = new Servers()
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'preflight-action-'))
@@ -38,7 +47,7 @@ beforeAll(async () => {
 })
 
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()))
+  await servers.closeAll()
 })
 
 afterAll(async () => {
@@ -48,14 +57,14 @@ afterAll(async () => {
 async function fakeRedHat(
   options: Partial<Parameters<typeof startFakeRedHat>[0]> = {},
 ): Promise<Fake> {
-  const fake = await startFakeRedHat({
-    tls,
-    users: { [USER]: PASSWORD },
-    images: IMAGES,
-    ...options,
-  })
-  servers.push(fake)
-  return fake
+  return servers.add(
+    await startFakeRedHat({
+      tls,
+      users: { [USER]: PASSWORD },
+      images: IMAGES,
+      ...options,
+    }),
+  )
 }
 
 /** Runs dist/index.js with step debug logging on, trusting the test CA. */
@@ -63,54 +72,28 @@ function act(
   inputs: Record<string, string>,
   env: Record<string, string | undefined> = {},
 ): Promise<Run> {
-  return runAction({
+  return runDebug({
     inputs: { username: USER, password: PASSWORD, retries: '0', timeout: '5', ...inputs },
-    env: { NODE_EXTRA_CA_CERTS: tls.caPath, ACTIONS_STEP_DEBUG: 'true', RUNNER_DEBUG: '1', ...env },
-    timeoutMs: 30_000,
+    env,
+    caPath: tls.caPath,
   })
 }
 
-/**
- * No secret anywhere a person or a later step could read it: stdout (the runner's own
- * `::add-mask::` commands aside: the runner consumes them), stderr, every output, the summary.
- */
+/** No secret of the run (the password in its forms, `tokens`, `extra`) in what it wrote. */
 function expectNoLeak(run: Run, tokens: string[] = [], extra: string[] = []): void {
-  const stdout = run.stdout
-    .split('\n')
-    .filter((line) => !line.startsWith('::add-mask::'))
-    .join('\n')
-  const places = {
-    stdout,
-    stderr: run.stderr,
-    outputs: JSON.stringify(run.outputs),
-    summary: run.summary,
-  }
-  const secrets = [PASSWORD, BASIC, encodeURIComponent(PASSWORD), ...tokens, ...extra]
-  for (const [place, text] of Object.entries(places)) {
-    for (const secret of secrets) {
-      if (text.includes(secret))
-        throw new Error(`a secret (${secret.slice(0, 4)}…) leaked into ${place}`)
-    }
-  }
+  expectNoSecrets(run, [PASSWORD, BASIC, encodeURIComponent(PASSWORD), ...tokens, ...extra])
 }
 
 /** Every token the service issued was registered with the mask. */
 function expectMasked(run: Run, tokens: string[]): void {
-  const masks = run.stdout.split('\n').filter((l) => l.startsWith('::add-mask::'))
-  for (const secret of [PASSWORD, BASIC, ...tokens])
-    expect(masks).toContain(`::add-mask::${secret}`)
+  const masks = maskLines(run)
+  for (const secret of [PASSWORD, BASIC, ...tokens]) expect(masks).toContain(`${ADD_MASK}${secret}`)
 }
 
-function verdict(run: Run): string {
-  return run.summary.split('\n')[0]
-}
-
-function report(run: Run): {
+const report = parseReport<{
   checks: { id: string; attempts?: number }[]
   images: { registryMessage?: string }[]
-} {
-  return JSON.parse(run.outputs.report)
-}
+}>
 
 describe('a registry like registry.redhat.io', () => {
   test('good service-account credentials: ok, exit 0, the token masked', async () => {
@@ -221,7 +204,7 @@ describe('network failures', () => {
 
   test('a server that accepts and never answers: timeout within the deadline', async () => {
     const hole = await startBlackHole()
-    servers.push(hole)
+    servers.add(hole)
     const run = await act({ registry: hole.host, timeout: '1' })
     expect(run.code).toBe(1)
     expect(run.outputs.result).toBe('timeout')
@@ -325,7 +308,7 @@ describe('secrets on the move', () => {
       })
       res.end()
     })
-    servers.push(mirror)
+    servers.add(mirror)
     const fake = await fakeRedHat({
       handler: (req: IncomingMessage, res: ServerResponse, ctx: { url: URL }) => {
         if (req.method !== 'HEAD' || !ctx.url.pathname.includes('/manifests/')) return false

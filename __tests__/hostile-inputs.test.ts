@@ -17,15 +17,14 @@ import { startConnectProxy } from '../scripts/lib/connect-proxy.mjs'
 import { closedPort, startFakeRedHat } from '../scripts/lib/fake-registry.mjs'
 import { runAction } from '../scripts/lib/run-action.mjs'
 import { makeCertificates } from '../scripts/lib/tls.mjs'
+import { basic, expectNoSecrets, expectNoStackTrace, runDebug, type Run } from './support/e2e.js'
 
 const USER = '12345678|hostile-inputs'
 const PASSWORD = `eyJ${randomBytes(24).toString('base64url')}`
-const BASIC = Buffer.from(`${USER}:${PASSWORD}`).toString('base64')
+const BASIC = basic(USER, PASSWORD)
 /** A password someone put where no password belongs (a registry or an image reference). */
 const STRAY_SECRET = `Sup3rS3cret${randomBytes(6).toString('hex')}`
 const KB100 = 100 * 1024
-
-type Run = Awaited<ReturnType<typeof runAction>>
 
 let port: number
 
@@ -34,7 +33,7 @@ beforeAll(async () => {
 })
 
 function act(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<Run> {
-  return runAction({
+  return runDebug({
     inputs: {
       registry: `127.0.0.1:${port}`,
       username: USER,
@@ -43,35 +42,14 @@ function act(inputs: Record<string, string>, env: Record<string, string> = {}): 
       timeout: '2',
       ...inputs,
     },
-    env: { ACTIONS_STEP_DEBUG: 'true', RUNNER_DEBUG: '1', ...env },
+    env,
     timeoutMs: 20_000,
   })
 }
 
-/** stdout without the runner's own `::add-mask::` commands (it consumes them). */
-const visibleStdout = (run: Run): string =>
-  run.stdout
-    .split('\n')
-    .filter((line) => !line.startsWith('::add-mask::'))
-    .join('\n')
-
-function expectNoStackTrace(run: Run): void {
-  expect(run.stdout).not.toMatch(/stopped unexpectedly/)
-  expect(`${run.stdout}\n${run.stderr}`).not.toMatch(/^\s+at .+[:(]\d+/m)
-}
-
+/** No secret echoed in what the run wrote (see expectNoSecrets). */
 function expectNotEchoed(run: Run, secrets: string[]): void {
-  const places = {
-    stdout: visibleStdout(run),
-    stderr: run.stderr,
-    outputs: JSON.stringify(run.outputs),
-    summary: run.summary,
-  }
-  for (const [place, text] of Object.entries(places)) {
-    for (const secret of secrets) {
-      if (text.includes(secret)) throw new Error(`'${secret.slice(0, 6)}…' echoed in ${place}`)
-    }
-  }
+  expectNoSecrets(run, secrets, (secret, place) => `'${secret.slice(0, 6)}…' echoed in ${place}`)
 }
 
 /** Everything an invalid input must end in; `name` is the input (or variable) the message names. */
@@ -214,10 +192,9 @@ describe('Unicode', () => {
           })
           expectNoStackTrace(run)
           expect(run.outputs.result).toBe('ok')
-          const basic = Buffer.from(`${username}:${password}`).toString('base64')
           expectNotEchoed(run, [
             password,
-            basic,
+            basic(username, password),
             encodeURIComponent(password),
             ...fake.issuedTokens,
           ])

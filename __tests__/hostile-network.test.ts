@@ -21,12 +21,19 @@ import {
   streamBytes,
   trickle,
 } from '../scripts/lib/hostile-servers.mjs'
-import { runAction } from '../scripts/lib/run-action.mjs'
 import { makeCertificates, type Certificates } from '../scripts/lib/tls.mjs'
+import {
+  Servers,
+  basic,
+  expectNoSecrets,
+  expectNoStackTrace,
+  runDebug,
+  type Run,
+} from './support/e2e.js'
 
 const USER = '12345678|hostile-network'
 const PASSWORD = `eyJ${randomBytes(24).toString('base64url')}`
-const BASIC = Buffer.from(`${USER}:${PASSWORD}`).toString('base64')
+const BASIC = basic(USER, PASSWORD)
 const TOKEN_PATH = '/auth/realms/rhcc/protocol/redhat-docker-v2/auth'
 const IMAGES = { 'ubi9/ubi': ['latest'] }
 const MB = 1024 * 1024
@@ -37,7 +44,6 @@ const MEMORY_HEADROOM = 50 * MB
 const TIMEOUT_S = 3
 
 type Fake = Awaited<ReturnType<typeof startFakeRedHat>>
-type Run = Awaited<ReturnType<typeof runAction>>
 type Measured = Run & { peakRss: number }
 type Context = { url: URL; hits: number; registry: Fake }
 type Handler = (
@@ -50,7 +56,7 @@ let dir: string
 let tls: Certificates
 let baselineRss: number
 let runs = 0
-const servers: { close: () => Promise<void> }[] = []
+const servers = new Servers()
 const timers = new Set<NodeJS.Timeout>()
 
 beforeAll(async () => {
@@ -67,19 +73,19 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const timer of timers) clearInterval(timer)
   timers.clear()
-  await Promise.all(servers.splice(0).map((s) => s.close()))
+  await servers.closeAll()
   await rm(dir, { recursive: true, force: true })
 })
 
 async function fakeRedHat(handler?: Handler): Promise<Fake> {
-  const fake = await startFakeRedHat({
-    tls,
-    users: { [USER]: PASSWORD },
-    images: IMAGES,
-    handler: handler as Parameters<typeof startFakeRedHat>[0]['handler'],
-  })
-  servers.push(fake)
-  return fake
+  return servers.add(
+    await startFakeRedHat({
+      tls,
+      users: { [USER]: PASSWORD },
+      images: IMAGES,
+      handler: handler as Parameters<typeof startFakeRedHat>[0]['handler'],
+    }),
+  )
 }
 
 /**
@@ -92,7 +98,7 @@ async function act(
 ): Promise<Measured> {
   runs += 1
   const memoryFile = join(dir, `peak-${runs}.json`)
-  const run = await runAction({
+  const run = await runDebug({
     inputs: {
       username: USER,
       password: PASSWORD,
@@ -101,14 +107,11 @@ async function act(
       ...inputs,
     },
     env: {
-      NODE_EXTRA_CA_CERTS: tls.caPath,
-      ACTIONS_STEP_DEBUG: 'true',
-      RUNNER_DEBUG: '1',
       NODE_OPTIONS: `--import=${pathToFileURL(PEAK_MEMORY_PRELOAD).href} --max-old-space-size=64`,
       PEAK_MEMORY_FILE: memoryFile,
       ...env,
     },
-    timeoutMs: 30_000,
+    caPath: tls.caPath,
   })
   let peakRss = Number.NaN
   try {
@@ -152,8 +155,7 @@ function expectClassified(run: Measured, options: Expectations = {}): void {
   expect(run.signal).toBeNull()
   expect([0, 1]).toContain(run.code)
   expect(RESULT_CODES).toContain(run.outputs.result)
-  expect(run.stdout).not.toMatch(/stopped unexpectedly/)
-  expect(`${run.stdout}\n${run.stderr}`).not.toMatch(/^\s+at .+[:(]\d+/m)
+  expectNoStackTrace(run)
   expect(watch ? watch.elapsed() : run.durationMs).toBeLessThan((timeoutS + 2) * 1000)
   expect(Number.isFinite(run.peakRss)).toBe(true)
   expectNoLeak(run, tokens)
@@ -163,23 +165,9 @@ function expectBoundedMemory(run: Measured): void {
   expect(run.peakRss).toBeLessThan(baselineRss + MEMORY_HEADROOM)
 }
 
+/** No secret of the run (the password in its forms, `tokens`) in what it wrote. */
 function expectNoLeak(run: Run, tokens: string[]): void {
-  const stdout = run.stdout
-    .split('\n')
-    .filter((line) => !line.startsWith('::add-mask::'))
-    .join('\n')
-  const places = {
-    stdout,
-    stderr: run.stderr,
-    outputs: JSON.stringify(run.outputs),
-    summary: run.summary,
-  }
-  for (const [place, text] of Object.entries(places)) {
-    for (const secret of [PASSWORD, BASIC, encodeURIComponent(PASSWORD), ...tokens]) {
-      if (text.includes(secret))
-        throw new Error(`a secret (${secret.slice(0, 4)}…) leaked into ${place}`)
-    }
-  }
+  expectNoSecrets(run, [PASSWORD, BASIC, encodeURIComponent(PASSWORD), ...tokens])
 }
 
 /** Answers /v2/ (without a token) with a Bearer challenge naming `realm`. */
@@ -292,7 +280,7 @@ describe('redirects under the secret rules', () => {
     const plain = await startPlainServer(null, (_req: IncomingMessage, res: ServerResponse) => {
       res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"token":"plain-http"}')
     })
-    servers.push(plain)
+    servers.add(plain)
     const fake = await fakeRedHat((_req, res, ctx) => {
       if (ctx.url.pathname !== TOKEN_PATH) return false
       res.writeHead(302, { Location: `${plain.url}${TOKEN_PATH}${ctx.url.search}` }).end()
@@ -310,7 +298,7 @@ describe('redirects under the secret rules', () => {
     const plain = await startPlainServer(null, (_req: IncomingMessage, res: ServerResponse) => {
       res.writeHead(200, { 'Docker-Distribution-Api-Version': 'registry/2.0' }).end('{}')
     })
-    servers.push(plain)
+    servers.add(plain)
     const fake = await fakeRedHat((_req, res, ctx) => {
       if (ctx.url.pathname !== '/v2/') return false
       res.writeHead(301, { Location: `${plain.url}/v2/` }).end()
@@ -354,7 +342,7 @@ describe('redirects under the secret rules', () => {
         .writeHead(401, { 'Content-Type': 'application/json' })
         .end('{"errors":[{"code":"UNAUTHORIZED","message":"no credentials"}]}')
     })
-    servers.push(other)
+    servers.add(other)
     const fake = await fakeRedHat((_req, res, ctx) => {
       if (ctx.url.pathname !== TOKEN_PATH) return false
       // `localhost` is another origin than `127.0.0.1`, to the secret rules as to a browser.
@@ -376,7 +364,7 @@ describe('redirects under the secret rules', () => {
     const other = await startPlainServer(tls, (_req: IncomingMessage, res: ServerResponse) => {
       res.writeHead(200, { 'Docker-Distribution-Api-Version': 'registry/2.0' }).end('{}')
     })
-    servers.push(other)
+    servers.add(other)
     const fake = await fakeRedHat((req, res, ctx) => {
       if (ctx.url.pathname !== '/v2/') return false
       if (!req.headers.authorization) {
@@ -536,7 +524,7 @@ describe('answers one byte a second: the deadline covers the whole answer, not t
       socket.write('HTTP/1.1 200 OK\r\nX-Slow: ')
       trickle(socket, 1000, timers)
     })
-    servers.push(raw)
+    servers.add(raw)
     const run = await act({ registry: raw.host, timeout: String(SLOW_TIMEOUT_S) })
     expectClassified(run, { timeoutS: SLOW_TIMEOUT_S, watch })
     expect(run.outputs.result).toBe('timeout')
@@ -563,7 +551,7 @@ describe("answers Node's HTTP parser rejects (raw TLS server): unexpected-respon
     ['bytes that are not HTTP at all', '\x00\x01\x02 not http\r\n\r\n', 'HPE_'],
   ])('%s on /v2/', async (_name, answer, code) => {
     const raw = await startRawTlsServer(tls, ({ socket }) => socket.end(answer))
-    servers.push(raw)
+    servers.add(raw)
     const run = await act({ registry: raw.host, images: 'ubi9/ubi' })
     expectClassified(run)
     expect(run.outputs.result).toBe('unexpected-response')
@@ -575,7 +563,7 @@ describe("answers Node's HTTP parser rejects (raw TLS server): unexpected-respon
     const raw = await startRawTlsServer(tls, ({ socket }) =>
       socket.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-B\x01d: 1\r\n\r\n{}'),
     )
-    servers.push(raw)
+    servers.add(raw)
     const fake = await fakeRedHat(challengeWith(`${raw.url}/auth`))
     const run = await act({ registry: fake.host, images: 'ubi9/ubi' })
     expectClassified(run)

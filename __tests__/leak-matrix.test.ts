@@ -18,8 +18,8 @@ import { join } from 'node:path'
 import type { ResultCode } from '../src/codes.js'
 import { startConnectProxy } from '../scripts/lib/connect-proxy.mjs'
 import { fakeManifest, startFakeRedHat, startPlainServer } from '../scripts/lib/fake-registry.mjs'
-import { runAction } from '../scripts/lib/run-action.mjs'
 import { makeCertificates, type Certificates } from '../scripts/lib/tls.mjs'
+import { ADD_MASK, Servers, runDebug, type Run } from './support/e2e.js'
 
 const USER = '12345678|leak-matrix'
 /** Characters that change under URL-encoding, a `%` that changes under command escaping, UTF-8. */
@@ -34,7 +34,6 @@ const TOKEN_PATH = '/auth/realms/rhcc/protocol/redhat-docker-v2/auth'
 const PROXIED = 'registry.proxied.test'
 
 type Fake = Awaited<ReturnType<typeof startFakeRedHat>>
-type Run = Awaited<ReturnType<typeof runAction>>
 type Context = { url: URL; hits: number; registry: Fake }
 type Handler = (req: IncomingMessage, res: ServerResponse, ctx: Context) => boolean
 
@@ -64,7 +63,7 @@ interface Outcome {
 
 let dir: string
 let tls: Certificates
-const servers: { close: () => Promise<void> }[] = []
+const servers = new Servers()
 const outcomes = new Map<string, Promise<Outcome>>()
 
 beforeAll(async () => {
@@ -73,7 +72,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()))
+  await servers.closeAll()
   await rm(dir, { recursive: true, force: true })
 })
 
@@ -81,24 +80,49 @@ async function fakeRedHat(
   options: Partial<Parameters<typeof startFakeRedHat>[0]> = {},
   handler?: Handler,
 ): Promise<Fake> {
-  const fake = await startFakeRedHat({
-    tls,
-    users: { [USER]: PASSWORD },
-    images: IMAGES,
-    handler: handler as Parameters<typeof startFakeRedHat>[0]['handler'],
-    ...options,
-  })
-  servers.push(fake)
-  return fake
+  return servers.add(
+    await startFakeRedHat({
+      tls,
+      users: { [USER]: PASSWORD },
+      images: IMAGES,
+      handler: handler as Parameters<typeof startFakeRedHat>[0]['handler'],
+      ...options,
+    }),
+  )
 }
 
 async function connectProxy(): Promise<Awaited<ReturnType<typeof startConnectProxy>>> {
-  const proxy = await startConnectProxy({
-    hosts: { [PROXIED]: '127.0.0.1' },
-    credentials: { user: PROXY_USER, password: PROXY_PASSWORD },
-  })
-  servers.push(proxy)
-  return proxy
+  return servers.add(
+    await startConnectProxy({
+      hosts: { [PROXIED]: '127.0.0.1' },
+      credentials: { user: PROXY_USER, password: PROXY_PASSWORD },
+    }),
+  )
+}
+
+/**
+ * Good credentials against the fake, through the proxy that wants credentials: `proxyPassword` in
+ * the proxy URL, given in the proxy input or in HTTPS_PROXY.
+ */
+async function throughProxy(proxyPassword: string, via: 'input' | 'HTTPS_PROXY'): Promise<Given> {
+  const fake = await fakeRedHat()
+  const proxy = await connectProxy()
+  const passwordInUrl = encodeURIComponent(proxyPassword)
+  const url = `http://${PROXY_USER}:${passwordInUrl}@${proxy.host}`
+  return {
+    inputs: {
+      registry: `${PROXIED}:${fake.port}`,
+      images: 'ubi9/ubi',
+      username: USER,
+      password: PASSWORD,
+      ...(via === 'input' ? { proxy: url } : {}),
+    },
+    ...(via === 'HTTPS_PROXY' ? { env: { HTTPS_PROXY: url } } : {}),
+    username: USER,
+    password: PASSWORD,
+    proxy: { user: PROXY_USER, passwordInUrl },
+    fake,
+  }
 }
 
 /** Good credentials against the fake, with these inputs on top. */
@@ -156,46 +180,12 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'through a proxy that wants credentials, given them in the proxy input',
     result: 'ok',
-    setup: async () => {
-      const fake = await fakeRedHat()
-      const proxy = await connectProxy()
-      const passwordInUrl = encodeURIComponent(PROXY_PASSWORD)
-      return {
-        inputs: {
-          registry: `${PROXIED}:${fake.port}`,
-          images: 'ubi9/ubi',
-          username: USER,
-          password: PASSWORD,
-          proxy: `http://${PROXY_USER}:${passwordInUrl}@${proxy.host}`,
-        },
-        username: USER,
-        password: PASSWORD,
-        proxy: { user: PROXY_USER, passwordInUrl },
-        fake,
-      }
-    },
+    setup: () => throughProxy(PROXY_PASSWORD, 'input'),
   },
   {
     name: 'through a proxy that refuses the credentials in HTTPS_PROXY (407)',
     result: 'proxy-auth-required',
-    setup: async () => {
-      const fake = await fakeRedHat()
-      const proxy = await connectProxy()
-      const passwordInUrl = encodeURIComponent(WRONG_PROXY_PASSWORD)
-      return {
-        inputs: {
-          registry: `${PROXIED}:${fake.port}`,
-          images: 'ubi9/ubi',
-          username: USER,
-          password: PASSWORD,
-        },
-        env: { HTTPS_PROXY: `http://${PROXY_USER}:${passwordInUrl}@${proxy.host}` },
-        username: USER,
-        password: PASSWORD,
-        proxy: { user: PROXY_USER, passwordInUrl },
-        fake,
-      }
-    },
+    setup: () => throughProxy(WRONG_PROXY_PASSWORD, 'HTTPS_PROXY'),
   },
   {
     name: 'redirects: the token request within its origin, a manifest to another host',
@@ -211,7 +201,7 @@ const SCENARIOS: Scenario[] = [
           })
           .end()
       })
-      servers.push(mirror)
+      servers.add(mirror)
       return withCredentials({ images: 'ubi9/ubi' }, {}, (req, res, ctx) => {
         if (ctx.url.pathname === TOKEN_PATH && ctx.hits === 1) {
           res.writeHead(307, { Location: `${TOKEN_PATH}${ctx.url.search}&again=1` }).end()
@@ -277,15 +267,10 @@ function outcomeOf(scenario: Scenario): Promise<Outcome> {
   if (!outcome) {
     outcome = (async () => {
       const given = await scenario.setup()
-      const run = await runAction({
+      const run = await runDebug({
         inputs: { retries: '0', timeout: '5', ...given.inputs },
-        env: {
-          NODE_EXTRA_CA_CERTS: tls.caPath,
-          ACTIONS_STEP_DEBUG: 'true',
-          RUNNER_DEBUG: '1',
-          ...given.env,
-        },
-        timeoutMs: 30_000,
+        env: given.env,
+        caPath: tls.caPath,
       })
       return { run, given, tokens: [...(given.fake?.issuedTokens ?? [])] }
     })()
@@ -362,12 +347,12 @@ function stringsIn(value: unknown): string[] {
 }
 
 const lines = (run: Run): string[] => run.stdout.split('\n')
-const maskLine = (secret: string): string => `::add-mask::${escapeData(secret)}`
+const maskLine = (secret: string): string => `${ADD_MASK}${escapeData(secret)}`
 
 /** Where each secret of a run appears (as `<secret label> in <place>`); empty when nowhere. */
 function leaksIn(outcome: Outcome): string[] {
   const { run } = outcome
-  const stdout = lines(run).filter((line) => !line.startsWith('::add-mask::'))
+  const stdout = lines(run).filter((line) => !line.startsWith(ADD_MASK))
   const places: Record<string, string> = {
     stdout: stdout.join('\n'),
     'stdout, command data unescaped': stdout.map(unescapeCommand).join('\n'),
@@ -443,7 +428,7 @@ describe.each(SCENARIOS)('$name', (scenario) => {
   test("the inputs' secrets are masked before any other line; the Basic header before any request", async () => {
     const outcome = await outcomeOf(scenario)
     const out = lines(outcome.run)
-    const firstOther = out.findIndex((line) => line !== '' && !line.startsWith('::add-mask::'))
+    const firstOther = out.findIndex((line) => line !== '' && !line.startsWith(ADD_MASK))
     const inputSecrets = [
       ...passwordForms(outcome.given.password),
       ...proxyForms(outcome.given.proxy),

@@ -14,12 +14,21 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startConnectProxy } from '../scripts/lib/connect-proxy.mjs'
 import { closedPort, startFakeRedHat } from '../scripts/lib/fake-registry.mjs'
-import { runAction } from '../scripts/lib/run-action.mjs'
 import { makeCertificates, type Certificates } from '../scripts/lib/tls.mjs'
+import {
+  Servers,
+  basic,
+  expectNoSecrets,
+  expectOutputs,
+  parseReport,
+  runDebug,
+  verdict,
+  type Run,
+} from './support/e2e.js'
 
 const USER = '12345678|ci-pipeline'
 const PASSWORD = 'eyJhbGciOiJSUzUxMiJ9.c2VjcmV0LXNlcnZpY2UtYWNjb3VudA.sig+/='
-const BASIC = Buffer.from(`${USER}:${PASSWORD}`).toString('base64')
+const BASIC = basic(USER, PASSWORD)
 const IMAGES = { 'ubi9/ubi': ['latest', '9.4'] }
 const TOKEN_PATH = '/auth/realms/rhcc/protocol/redhat-docker-v2/auth'
 
@@ -34,13 +43,12 @@ const PROXY_SECRETS = [
   PROXY_PASSWORD,
   PROXY_PASSWORD_IN_URL,
   encodeURIComponent(PROXY_PASSWORD_IN_URL),
-  Buffer.from(`${PROXY_USER}:${PROXY_PASSWORD}`).toString('base64'),
+  basic(PROXY_USER, PROXY_PASSWORD),
 ]
 
 type Fake = Awaited<ReturnType<typeof startFakeRedHat>>
 type ConnectProxy = Awaited<ReturnType<typeof startConnectProxy>>
 type ProxyOptions = NonNullable<Parameters<typeof startConnectProxy>[0]>
-type Run = Awaited<ReturnType<typeof runAction>>
 type Route = { host: string; via: 'direct' | 'proxy'; reason: string }
 type Report = {
   checks: { id: string; host: string; via?: string; atProxy?: boolean }[]
@@ -50,7 +58,7 @@ type Report = {
 
 let dir: string
 let tls: Certificates
-const servers: { close: () => Promise<void> }[] = []
+const servers = new Servers()
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'preflight-proxy-'))
@@ -58,7 +66,7 @@ beforeAll(async () => {
 })
 
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()))
+  await servers.closeAll()
 })
 
 afterAll(async () => {
@@ -71,13 +79,15 @@ async function network(proxyOptions: ProxyOptions = {}): Promise<{
   proxy: ConnectProxy
   registry: string
 }> {
-  const fake = await startFakeRedHat({ tls, users: { [USER]: PASSWORD }, images: IMAGES })
-  servers.push(fake)
-  const proxy = await startConnectProxy({
-    hosts: { [REGISTRY_NAME]: '127.0.0.1', [SSO_NAME]: '127.0.0.1' },
-    ...proxyOptions,
-  })
-  servers.push(proxy)
+  const fake = servers.add(
+    await startFakeRedHat({ tls, users: { [USER]: PASSWORD }, images: IMAGES }),
+  )
+  const proxy = servers.add(
+    await startConnectProxy({
+      hosts: { [REGISTRY_NAME]: '127.0.0.1', [SSO_NAME]: '127.0.0.1' },
+      ...proxyOptions,
+    }),
+  )
   return { fake, proxy, registry: `${REGISTRY_NAME}:${fake.port}` }
 }
 
@@ -86,7 +96,7 @@ function act(
   inputs: Record<string, string>,
   env: Record<string, string | undefined> = {},
 ): Promise<Run> {
-  return runAction({
+  return runDebug({
     inputs: {
       username: USER,
       password: PASSWORD,
@@ -95,48 +105,20 @@ function act(
       timeout: '5',
       ...inputs,
     },
-    env: { NODE_EXTRA_CA_CERTS: tls.caPath, ACTIONS_STEP_DEBUG: 'true', RUNNER_DEBUG: '1', ...env },
-    timeoutMs: 30_000,
+    env,
+    caPath: tls.caPath,
   })
 }
 
 /**
- * No secret anywhere a person or a later step could read it: stdout (the runner's own
- * `::add-mask::` commands aside), stderr, every output, the summary. The proxy's password is
- * checked in every run, whether or not the run was given it.
+ * No secret anywhere a person or a later step could read it (see expectNoSecrets). The proxy's
+ * password is checked in every run, whether or not the run was given it.
  */
 function expectNoLeak(run: Run, tokens: string[] = []): void {
-  const stdout = run.stdout
-    .split('\n')
-    .filter((line) => !line.startsWith('::add-mask::'))
-    .join('\n')
-  const places = {
-    stdout,
-    stderr: run.stderr,
-    outputs: JSON.stringify(run.outputs),
-    summary: run.summary,
-  }
-  const secrets = [PASSWORD, BASIC, encodeURIComponent(PASSWORD), ...PROXY_SECRETS, ...tokens]
-  for (const [place, text] of Object.entries(places)) {
-    for (const secret of secrets) {
-      if (text.includes(secret))
-        throw new Error(`a secret (${secret.slice(0, 4)}…) leaked into ${place}`)
-    }
-  }
+  expectNoSecrets(run, [PASSWORD, BASIC, encodeURIComponent(PASSWORD), ...PROXY_SECRETS, ...tokens])
 }
 
-function verdict(run: Run): string {
-  return run.summary.split('\n')[0]
-}
-
-function report(run: Run): Report {
-  return JSON.parse(run.outputs.report) as Report
-}
-
-function expectOutputs(run: Run, expected: Record<string, string>, code: number): void {
-  expect(run.outputs).toMatchObject(expected)
-  expect(run.code).toBe(code)
-}
+const report = parseReport<Report>
 
 describe('through the proxy', () => {
   test('proxy from the proxy input: ok; the registry goes through it, the loopback realm goes direct', async () => {
@@ -439,9 +421,9 @@ describe('around the proxy', () => {
 describe('the loopback proxy itself', () => {
   test('a plain request gets 405; close() ends an open tunnel on both sides', async () => {
     const target = await startFakeRedHat({ tls })
-    servers.push(target)
+    servers.add(target)
     const proxy = await startConnectProxy({ hosts: { [REGISTRY_NAME]: '127.0.0.1' } })
-    servers.push(proxy)
+    servers.add(proxy)
 
     const plain = await new Promise<number | undefined>((resolve, reject) =>
       http.get(`${proxy.url}/v2/`, (res) => resolve(res.resume().statusCode)).on('error', reject),

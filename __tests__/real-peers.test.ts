@@ -16,13 +16,23 @@
  * how to install it (scripts/install-test-peers.sh); it never skips.
  */
 import { PARTNER_REALM, PARTNER_SERVICE, startDistribution } from '../scripts/lib/distribution.mjs'
-import { runAction } from '../scripts/lib/run-action.mjs'
 import { freePort, requireProgram, startSquid } from '../scripts/lib/squid.mjs'
+import {
+  basic,
+  expectNoSecrets,
+  expectOutputs,
+  howToFix,
+  masked,
+  parseReport,
+  runDebug,
+  verdict,
+  withEncoded,
+  type Run,
+} from './support/e2e.js'
 
 type Distribution = Awaited<ReturnType<typeof startDistribution>>
 type Squid = Awaited<ReturnType<typeof startSquid>>
 type Registry = Awaited<ReturnType<Distribution['startRegistry']>>
-type Run = Awaited<ReturnType<typeof runAction>>
 type Route = { host: string; via: 'direct' | 'proxy'; reason: string }
 type Report = {
   checks: { id: string; host: string; via?: string; atProxy?: boolean; outcome: string }[]
@@ -65,13 +75,8 @@ const PROXY_USER = 'proxy-user'
 const PROXY_PASSWORD = 'p@ss:w0rd/+%'
 const PROXY_PASSWORD_IN_URL = encodeURIComponent(PROXY_PASSWORD)
 
-const basic = (user: string, password: string): string =>
-  Buffer.from(`${user}:${password}`).toString('base64')
 const SECRETS = [
-  ...[PASSWORD, WRONG_PASSWORD, NO_SUB_PASSWORD, UBI_PASSWORD].flatMap((p) => [
-    p,
-    encodeURIComponent(p),
-  ]),
+  ...[PASSWORD, WRONG_PASSWORD, NO_SUB_PASSWORD, UBI_PASSWORD].flatMap(withEncoded),
   basic(USER, PASSWORD),
   basic(USER, WRONG_PASSWORD),
   basic(NO_SUB_USER, NO_SUB_PASSWORD),
@@ -128,77 +133,38 @@ function act(
   inputs: Record<string, string>,
   env: Record<string, string | undefined> = {},
 ): Promise<Run> {
-  return runAction({
+  return runDebug({
     inputs: { username: USER, password: PASSWORD, retries: '0', timeout: '5', ...inputs },
-    env: {
-      NODE_EXTRA_CA_CERTS: dist.tls.caPath,
-      ACTIONS_STEP_DEBUG: 'true',
-      RUNNER_DEBUG: '1',
-      ...env,
-    },
-    timeoutMs: 30_000,
+    env,
+    caPath: dist.tls.caPath,
   })
 }
 
 /**
- * No secret anywhere a person or a later step could read it: stdout (the runner's own
- * `::add-mask::` commands aside), stderr, every output, the summary. Every password of every
- * account and of the proxy, their Basic forms, and every token the service ever issued.
+ * No secret anywhere a person or a later step could read it (see expectNoSecrets): every password
+ * of every account and of the proxy, their Basic forms, and every token the service ever issued.
  */
 function expectNoLeak(run: Run, extra: string[] = []): void {
-  const stdout = run.stdout
-    .split('\n')
-    .filter((line) => !line.startsWith('::add-mask::'))
-    .join('\n')
-  const places = {
-    stdout,
-    stderr: run.stderr,
-    outputs: JSON.stringify(run.outputs),
-    summary: run.summary,
-  }
   const tokens = dist.tokens.issued.map((i) => i.token)
-  for (const [place, text] of Object.entries(places)) {
-    for (const secret of [...SECRETS, ...tokens, ...extra]) {
-      if (text.includes(secret))
-        throw new Error(`a secret (${secret.slice(0, 4)}…) leaked into ${place}`)
-    }
-  }
+  expectNoSecrets(run, [...SECRETS, ...tokens, ...extra])
 }
 
-/**
- * The values the action registered with the runner's mask. A workflow command escapes `%`, CR and
- * LF in its data (`%25`, `%0D`, `%0A`); the runner undoes that before masking, and so does this.
- */
-function masked(run: Run): string[] {
-  return run.stdout
-    .split('\n')
-    .filter((line) => line.startsWith('::add-mask::'))
-    .map((line) =>
-      line
-        .slice('::add-mask::'.length)
-        .replace(/%0D/g, '\r')
-        .replace(/%0A/g, '\n')
-        .replace(/%25/g, '%'),
-    )
-}
+const report = parseReport<Report>
 
-function verdict(run: Run): string {
-  return run.summary.split('\n')[0]
-}
-
-function report(run: Run): Report {
-  return JSON.parse(run.outputs.report) as Report
-}
-
-/** The "How to fix" section of the summary, or '' when there is none. */
-function howToFix(run: Run): string {
-  const start = run.summary.indexOf('### How to fix')
-  return start < 0 ? '' : run.summary.slice(start)
-}
-
-function expectOutputs(run: Run, expected: Record<string, string>, code: number): void {
-  expect(run.outputs).toMatchObject(expected)
-  expect(run.code).toBe(code)
+/** `image` was not found, everything else answered: image-not-found, exit 1, and its verdict. */
+function expectImageNotFound(run: Run, image: string): void {
+  expectOutputs(
+    run,
+    {
+      result: 'image-not-found',
+      'pull-ready': 'false',
+      'sso-status': '200',
+      'registry-status': '200',
+      'failed-images': image,
+    },
+    1,
+  )
+  expect(verdict(run)).toBe('## ❌ Pulls will fail: an image was not found')
 }
 
 /** The tokens the service issued while `body` ran. */
@@ -389,18 +355,7 @@ describe('the real registry (docker-registry 2.8 with token auth), skopeo as ref
   test('a tag that does not exist: image-not-found', async () => {
     const image = 'ubi9/ubi:8.0-does-not-exist'
     const run = await act({ registry: dist.registry.host, images: `${UBI}\n${image}` })
-    expectOutputs(
-      run,
-      {
-        result: 'image-not-found',
-        'pull-ready': 'false',
-        'sso-status': '200',
-        'registry-status': '200',
-        'failed-images': image,
-      },
-      1,
-    )
-    expect(verdict(run)).toBe('## ❌ Pulls will fail: an image was not found')
+    expectImageNotFound(run, image)
     expect(report(run).images[1]).toMatchObject({
       status: 404,
       registryMessage: 'manifest unknown',
@@ -416,18 +371,7 @@ describe('the real registry (docker-registry 2.8 with token auth), skopeo as ref
   test('a repository that does not exist: image-not-found', async () => {
     const image = 'rhel9/not-a-repository:latest'
     const run = await act({ registry: dist.registry.host, images: image })
-    expectOutputs(
-      run,
-      {
-        result: 'image-not-found',
-        'pull-ready': 'false',
-        'sso-status': '200',
-        'registry-status': '200',
-        'failed-images': image,
-      },
-      1,
-    )
-    expect(verdict(run)).toBe('## ❌ Pulls will fail: an image was not found')
+    expectImageNotFound(run, image)
     expect(report(run).images[0].status).toBe(404)
     expectNoLeak(run)
     await expectRefereeAgrees(run, {

@@ -30,12 +30,21 @@ import {
   startRedHatConnect,
   startRedHatRegistry,
 } from '../scripts/lib/registries.mjs'
-import { runAction } from '../scripts/lib/run-action.mjs'
 import { makeCertificates, type Certificates } from '../scripts/lib/tls.mjs'
+import {
+  Servers,
+  basic,
+  expectNoSecrets,
+  howToFix,
+  parseReport,
+  runDebug,
+  verdict,
+  type Run,
+} from './support/e2e.js'
 
 const RH_USER = '12345678|ci-pipeline'
 const RH_PASSWORD = 'eyJhbGciOiJSUzUxMiJ9.c2VjcmV0LXNlcnZpY2UtYWNjb3VudA.sig+/='
-const RH_BASIC = Buffer.from(`${RH_USER}:${RH_PASSWORD}`).toString('base64')
+const RH_BASIC = basic(RH_USER, RH_PASSWORD)
 const HUB_USER = 'ci-bot'
 const HUB_PASSWORD = 'dckr_pat_2YvQk3xT9mZ8wL1nR4sP7uA0bC'
 const QUAY_USER = 'acme+ci'
@@ -53,14 +62,13 @@ const SECRETS = [
     [HUB_USER, HUB_PASSWORD],
     [QUAY_USER, QUAY_PASSWORD],
     [CORP_USER, CORP_PASSWORD],
-  ].map(([u, p]) => Buffer.from(`${u}:${p}`).toString('base64')),
+  ].map(([u, p]) => basic(u, p)),
 ]
 /** The address Docker Hub reports anonymous pulls against (a documentation address). */
 const RUNNER_ADDRESS = '198.51.100.23'
 
 type Imitation = Awaited<ReturnType<typeof startRedHatRegistry>>
 type ConnectProxy = Awaited<ReturnType<typeof startConnectProxy>>
-type Run = Awaited<ReturnType<typeof runAction>>
 type RateLimit = { limit?: number; remaining?: number; windowSeconds?: number; source?: string }
 type ImageRow = {
   image: string
@@ -85,7 +93,7 @@ type Report = {
 
 let dir: string
 let tls: Certificates
-const servers: { close: () => Promise<void> }[] = []
+const servers = new Servers()
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'preflight-registries-'))
@@ -93,7 +101,7 @@ beforeAll(async () => {
 })
 
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()))
+  await servers.closeAll()
 })
 
 afterAll(async () => {
@@ -102,8 +110,7 @@ afterAll(async () => {
 
 /** Keeps an imitation for closing after the test. */
 function started<T extends { close: () => Promise<void> }>(server: T): T {
-  servers.push(server)
-  return server
+  return servers.add(server)
 }
 
 /** The proxy that sends each imitated name to its imitation, and nothing anywhere else. */
@@ -114,48 +121,17 @@ async function proxyFor(...imitations: Imitation[]): Promise<ConnectProxy> {
 
 /** Runs dist/index.js through the proxy, trusting the test CA, with step debug logging on. */
 function act(proxy: ConnectProxy, inputs: Record<string, string>): Promise<Run> {
-  return runAction({
+  return runDebug({
     inputs: { retries: '0', timeout: '5', proxy: proxy.url, ...inputs },
-    env: { NODE_EXTRA_CA_CERTS: tls.caPath, ACTIONS_STEP_DEBUG: 'true', RUNNER_DEBUG: '1' },
-    timeoutMs: 30_000,
+    caPath: tls.caPath,
   })
 }
 
-function report(run: Run): Report {
-  return JSON.parse(run.outputs.report) as Report
-}
+const report = parseReport<Report>
 
-function verdict(run: Run): string {
-  return run.summary.split('\n')[0]
-}
-
-/** The summary's "How to fix" section, or '' when there is none. */
-function howToFix(run: Run): string {
-  const at = run.summary.indexOf('### How to fix')
-  return at < 0 ? '' : run.summary.slice(at)
-}
-
-/**
- * No secret anywhere a person or a later step could read it: stdout (the runner's own
- * `::add-mask::` commands aside), stderr, every output, the summary.
- */
+/** No secret of any account, nor `tokens`, in what the run wrote (see expectNoSecrets). */
 function expectNoLeak(run: Run, tokens: string[] = []): void {
-  const stdout = run.stdout
-    .split('\n')
-    .filter((line) => !line.startsWith('::add-mask::'))
-    .join('\n')
-  const places = {
-    stdout,
-    stderr: run.stderr,
-    outputs: JSON.stringify(run.outputs),
-    summary: run.summary,
-  }
-  for (const [place, text] of Object.entries(places)) {
-    for (const secret of [...SECRETS, ...tokens]) {
-      if (text.includes(secret))
-        throw new Error(`a secret (${secret.slice(0, 4)}…) leaked into ${place}`)
-    }
-  }
+  expectNoSecrets(run, [...SECRETS, ...tokens])
 }
 
 /** Requests to one server of an imitation whose path starts with `prefix`. */
@@ -401,8 +377,8 @@ describe('Docker Hub', () => {
       anonymous: false,
       rateLimit: { limit: 200, remaining: 200, source: hub.sourceOf(HUB_USER) },
     })
-    const basic = `Basic ${Buffer.from(`${HUB_USER}:${HUB_PASSWORD}`).toString('base64')}`
-    expect(requestsTo(hub, 'auth.docker.io').map((r) => r.headers.authorization)).toEqual([basic])
+    const header = `Basic ${basic(HUB_USER, HUB_PASSWORD)}`
+    expect(requestsTo(hub, 'auth.docker.io').map((r) => r.headers.authorization)).toEqual([header])
     expect(
       requestsTo(hub, 'registry-1.docker.io').every(
         (r) => !r.headers.authorization?.startsWith('Basic '),
@@ -413,24 +389,30 @@ describe('Docker Hub', () => {
 })
 
 describe('quay.io', () => {
-  test('Basic and Bearer challenges in one header, a robot account: ok through the Bearer one', async () => {
-    const quay = started(
-      await startQuay({
-        tls,
-        users: { [QUAY_USER]: QUAY_PASSWORD },
-        repos: {
-          'acme/app': { tags: ['1.0'], users: [QUAY_USER] },
-          'prometheus/node-exporter': { tags: ['v1.8.2'], public: true },
-        },
-      }),
-    )
+  /** quay.io with the robot account and `repos`, and a run for `images` as the robot. */
+  async function actOnQuay(
+    repos: Parameters<typeof startQuay>[0]['repos'],
+    images: string,
+  ): Promise<{ quay: Imitation; run: Run }> {
+    const quay = started(await startQuay({ tls, users: { [QUAY_USER]: QUAY_PASSWORD }, repos }))
     const proxy = await proxyFor(quay)
     const run = await act(proxy, {
       registry: 'quay.io',
       username: QUAY_USER,
       password: QUAY_PASSWORD,
-      images: 'acme/app:1.0\nprometheus/node-exporter:v1.8.2',
+      images,
     })
+    return { quay, run }
+  }
+
+  test('Basic and Bearer challenges in one header, a robot account: ok through the Bearer one', async () => {
+    const { quay, run } = await actOnQuay(
+      {
+        'acme/app': { tags: ['1.0'], users: [QUAY_USER] },
+        'prometheus/node-exporter': { tags: ['v1.8.2'], public: true },
+      },
+      'acme/app:1.0\nprometheus/node-exporter:v1.8.2',
+    )
     expect(run.code).toBe(0)
     expect(run.outputs).toMatchObject({
       result: 'ok',
@@ -446,20 +428,10 @@ describe('quay.io', () => {
   })
 
   test('a repository that does not exist answers 401: access-denied, and How to fix says a missing repository looks the same', async () => {
-    const quay = started(
-      await startQuay({
-        tls,
-        users: { [QUAY_USER]: QUAY_PASSWORD },
-        repos: { 'acme/app': { tags: ['1.0'], users: [QUAY_USER] } },
-      }),
+    const { quay, run } = await actOnQuay(
+      { 'acme/app': { tags: ['1.0'], users: [QUAY_USER] } },
+      'acme/app:1.0\nacme/ap:1.0',
     )
-    const proxy = await proxyFor(quay)
-    const run = await act(proxy, {
-      registry: 'quay.io',
-      username: QUAY_USER,
-      password: QUAY_PASSWORD,
-      images: 'acme/app:1.0\nacme/ap:1.0',
-    })
     expect(run.code).toBe(1)
     expect(run.outputs).toMatchObject({
       result: 'access-denied',
