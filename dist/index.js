@@ -33145,12 +33145,7 @@ class Preflight {
         return this.finish(imageChecks);
     }
     async ping() {
-        const { registry } = this.config;
-        const url = new URL(`https://${registry}/v2/`);
-        const exchange = await this.send({ method: 'GET', url });
-        const check = this.checkFrom('ping', 'Reach the registry', 'registry', registry, 'GET /v2/', exchange);
-        this.checks.push(check);
-        const answer = exchange.answer;
+        const { check, answer } = await this.getV2('ping', 'Reach the registry');
         if (!answer)
             return { check };
         const endpoint = readEndpoint(answer);
@@ -33162,6 +33157,15 @@ class Preflight {
         }
         this.report.auth = { ...this.report.auth, scheme: endpoint.scheme };
         return { check, endpoint };
+    }
+    /** `GET /v2/` of the configured registry, recorded as the check `id`. */
+    async getV2(id, title, authorization) {
+        const { registry } = this.config;
+        const url = new URL(`https://${registry}/v2/`);
+        const exchange = await this.send({ method: 'GET', url, authorization });
+        const check = this.checkFrom(id, title, 'registry', registry, 'GET /v2/', exchange);
+        this.checks.push(check);
+        return { check, answer: exchange.answer, exchange };
     }
     /** Picks the token realm: auth-url wins; else the challenge's; else, if /v2/ was not reached, the known one. */
     chooseRealm(endpoint, answered) {
@@ -33326,11 +33330,7 @@ class Preflight {
     }
     async registryCheck(authorization) {
         const { registry } = this.config;
-        const url = new URL(`https://${registry}/v2/`);
-        const exchange = await this.send({ method: 'GET', url, authorization });
-        const check = this.checkFrom('registry', this.registryTitle(), 'registry', registry, 'GET /v2/', exchange);
-        this.checks.push(check);
-        const answer = exchange.answer;
+        const { check, answer, exchange } = await this.getV2('registry', this.registryTitle(), authorization);
         if (!answer)
             return;
         this.report.registryStatus = answer.status;

@@ -187,19 +187,7 @@ class Preflight {
   }
 
   private async ping(): Promise<{ check: Check; endpoint?: Endpoint }> {
-    const { registry } = this.config
-    const url = new URL(`https://${registry}/v2/`)
-    const exchange = await this.send({ method: 'GET', url })
-    const check = this.checkFrom(
-      'ping',
-      'Reach the registry',
-      'registry',
-      registry,
-      'GET /v2/',
-      exchange,
-    )
-    this.checks.push(check)
-    const answer = exchange.answer
+    const { check, answer } = await this.getV2('ping', 'Reach the registry')
     if (!answer) return { check }
     const endpoint = readEndpoint(answer)
     if ('code' in endpoint) {
@@ -209,6 +197,20 @@ class Preflight {
     }
     this.report.auth = { ...this.report.auth!, scheme: endpoint.scheme }
     return { check, endpoint }
+  }
+
+  /** `GET /v2/` of the configured registry, recorded as the check `id`. */
+  private async getV2(
+    id: 'ping' | 'registry',
+    title: string,
+    authorization?: string,
+  ): Promise<{ check: Check; answer?: Answer; exchange: Exchange }> {
+    const { registry } = this.config
+    const url = new URL(`https://${registry}/v2/`)
+    const exchange = await this.send({ method: 'GET', url, authorization })
+    const check = this.checkFrom(id, title, 'registry', registry, 'GET /v2/', exchange)
+    this.checks.push(check)
+    return { check, answer: exchange.answer, exchange }
   }
 
   /** Picks the token realm: auth-url wins; else the challenge's; else, if /v2/ was not reached, the known one. */
@@ -386,18 +388,11 @@ class Preflight {
 
   private async registryCheck(authorization: string | undefined): Promise<void> {
     const { registry } = this.config
-    const url = new URL(`https://${registry}/v2/`)
-    const exchange = await this.send({ method: 'GET', url, authorization })
-    const check = this.checkFrom(
+    const { check, answer, exchange } = await this.getV2(
       'registry',
       this.registryTitle(),
-      'registry',
-      registry,
-      'GET /v2/',
-      exchange,
+      authorization,
     )
-    this.checks.push(check)
-    const answer = exchange.answer
     if (!answer) return
     this.report.registryStatus = answer.status
     if (answer.status === 200) {
