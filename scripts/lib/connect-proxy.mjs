@@ -6,9 +6,7 @@
 // close() (both sides of every tunnel are destroyed).
 import http from 'node:http'
 import net from 'node:net'
-
-const LOOPBACK = '127.0.0.1'
-const SAFETY_MS = 5 * 60_000
+import { LOOPBACK, closer, listen } from './loopback.mjs'
 
 /**
  * @typedef {object} ConnectProxyOptions
@@ -142,24 +140,27 @@ export async function startConnectProxy(options = {}) {
   /** @type {ConnectRecord[]} */
   const connects = []
   /**
-   * Every socket: the clients' (as accepted) and the ones the proxy opened to targets.
-   * @type {Set<import('node:stream').Duplex>}
+   * The sockets the proxy opened to targets. The clients' (as accepted) are closer()'s to track;
+   * close() destroys both, so both sides of every tunnel go.
+   * @type {Set<net.Socket>}
    */
-  const sockets = new Set()
-  /** @param {import('node:stream').Duplex} socket */
-  const track = (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-    // A client that gives up resets its side; that is expected, not a reason to crash.
-    socket.on('error', () => {})
-  }
+  const upstreams = new Set()
+  // A peer that gives up resets its side; that is expected, not a reason to crash.
+  const quiet = (/** @type {net.Socket} */ socket) => socket.on('error', () => {})
 
   const server = http.createServer((req, res) => {
     req.resume()
     res.writeHead(405, { Allow: 'CONNECT', 'Content-Type': 'text/plain', Connection: 'close' })
     res.end('405 this proxy only tunnels (CONNECT)\n')
   })
-  server.on('connection', track)
+  server.on('connection', quiet)
+  const close = closer(
+    server,
+    () => {
+      for (const upstream of upstreams) upstream.destroy()
+    },
+    'test proxy',
+  )
 
   server.on('connect', (/** @type {http.IncomingMessage} */ req, socket, head) => {
     const target = req.url ?? ''
@@ -187,7 +188,9 @@ export async function startConnectProxy(options = {}) {
     if (mapped === undefined) return answer(503)
 
     const upstream = net.connect({ host: mapped.address, port: mapped.port ?? parsed.port })
-    track(upstream)
+    upstreams.add(upstream)
+    upstream.on('close', () => upstreams.delete(upstream))
+    quiet(upstream)
     // One side gone: the tunnel is gone (also when the client leaves before the target answers).
     socket.once('close', () => upstream.destroy())
     upstream.once('close', () => {
@@ -205,30 +208,7 @@ export async function startConnectProxy(options = {}) {
     })
   })
 
-  /** @type {number} */
-  const port = await new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, LOOPBACK, () => {
-      server.off('error', reject)
-      resolve(/** @type {net.AddressInfo} */ (server.address()).port)
-    })
-  })
-
-  /** @type {Promise<void> | undefined} */
-  let closing
-  const close = () => {
-    closing ??= new Promise((resolve) => {
-      clearTimeout(safety)
-      server.close(() => resolve())
-      for (const socket of sockets) socket.destroy()
-    })
-    return closing
-  }
-  const safety = setTimeout(() => {
-    console.error(`test proxy on port ${port} was still open after ${SAFETY_MS} ms: closing it`)
-    void close()
-  }, SAFETY_MS)
-  safety.unref()
+  const port = await listen(server)
 
   const host = `${LOOPBACK}:${port}`
   return { port, host, url: `http://${host}`, connects, close }

@@ -25,11 +25,9 @@ import https from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { LOOPBACK, closer, listen } from './loopback.mjs'
 import { freePort, requireProgram, spawnPeer, waitForPort } from './squid.mjs'
 import { makeCertificates } from './tls.mjs'
-
-const LOOPBACK = '127.0.0.1'
-const SAFETY_MS = 5 * 60_000
 
 /** The token service's paths, as Red Hat SSO's: one realm per registry family. */
 export const realmPath = (/** @type {string} */ realm) =>
@@ -228,32 +226,8 @@ export async function startTokenService({ tls, signingKey, signingCert, users })
   }
 
   const server = https.createServer({ cert: tls.cert, key: tls.key }, listener)
-  /** @type {Set<import('node:stream').Duplex>} */
-  const sockets = new Set()
-  server.on('connection', (/** @type {import('node:stream').Duplex} */ socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  /** @type {number} */
-  const port = await new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, LOOPBACK, () => {
-      server.off('error', reject)
-      resolve(/** @type {import('node:net').AddressInfo} */ (server.address()).port)
-    })
-  })
-  /** @type {Promise<void> | undefined} */
-  let closing
-  const close = () => {
-    closing ??= new Promise((resolve) => {
-      clearTimeout(safety)
-      server.close(() => resolve())
-      for (const socket of sockets) socket.destroy()
-    })
-    return closing
-  }
-  const safety = setTimeout(() => void close(), SAFETY_MS)
-  safety.unref()
+  const close = closer(server, undefined, 'token service')
+  const port = await listen(server)
 
   const host = `${LOOPBACK}:${port}`
   return {

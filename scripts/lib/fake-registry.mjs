@@ -6,9 +6,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
-
-const LOOPBACK = '127.0.0.1'
-const SAFETY_MS = 5 * 60_000
+import { LOOPBACK, closer, listen } from './loopback.mjs'
 
 const TOKEN_PATH = '/auth/realms/rhcc/protocol/redhat-docker-v2/auth'
 const SERVICE = 'docker-registry'
@@ -128,60 +126,6 @@ function send(req, res, status, headers, body = '') {
   const bytes = Buffer.from(body)
   res.writeHead(status, { ...headers, 'Content-Length': String(bytes.length) })
   res.end(req.method === 'HEAD' ? undefined : bytes)
-}
-
-/**
- * @param {net.Server} server
- * @returns {Promise<number>} the port it got
- */
-function listen(server) {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, LOOPBACK, () => {
-      server.off('error', reject)
-      resolve(/** @type {net.AddressInfo} */ (server.address()).port)
-    })
-  })
-}
-
-/** @param {net.Server} server */
-const portOf = (server) => /** @type {net.AddressInfo | null} */ (server.address())?.port
-
-/**
- * Makes the close() of a server: stop listening, destroy every socket (raw sockets, not only the
- * HTTP connections closeAllConnections() knows, so that a client stuck in the TLS handshake cannot
- * hold the close up), and arm an unref'd safety timer that closes it anyway.
- * @param {net.Server} server
- * @param {() => void} [onClose] extra clean-up, such as pending timers
- * @returns {() => Promise<void>}
- */
-function closer(server, onClose = () => {}) {
-  /** @type {Set<net.Socket>} */
-  const sockets = new Set()
-  server.on('connection', (/** @type {net.Socket} */ socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-
-  /** @type {Promise<void> | undefined} */
-  let closing
-  const close = () => {
-    closing ??= new Promise((resolve) => {
-      clearTimeout(safety)
-      onClose()
-      server.close(() => resolve())
-      for (const socket of sockets) socket.destroy()
-    })
-    return closing
-  }
-  const safety = setTimeout(() => {
-    console.error(
-      `test server on port ${portOf(server)} was still open after ${SAFETY_MS} ms: closing it`,
-    )
-    void close()
-  }, SAFETY_MS)
-  safety.unref()
-  return close
 }
 
 /**

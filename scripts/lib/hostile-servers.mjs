@@ -5,9 +5,8 @@
 import { clearInterval, setInterval } from 'node:timers'
 import tls from 'node:tls'
 import { fileURLToPath } from 'node:url'
+import { LOOPBACK, closer, listen } from './loopback.mjs'
 
-const LOOPBACK = '127.0.0.1'
-const SAFETY_MS = 5 * 60_000
 const CHUNK = Buffer.alloc(64 * 1024, 'x')
 
 /**
@@ -109,8 +108,6 @@ export function trickle(out, intervalMs, timers) {
 export async function startRawTlsServer(certificates, handler) {
   /** @type {string[]} */
   const heads = []
-  /** @type {Set<import('node:net').Socket>} */
-  const sockets = new Set()
   const server = tls.createServer({ cert: certificates.cert, key: certificates.key }, (socket) => {
     socket.on('error', () => {}) // a client that gives up resets; expected
     let buffered = ''
@@ -127,36 +124,11 @@ export async function startRawTlsServer(certificates, handler) {
     socket.on('data', onData)
   })
   server.on('connection', (/** @type {import('node:net').Socket} */ socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
     socket.on('error', () => {})
   })
   server.on('tlsClientError', () => {})
-
-  /** @type {number} */
-  const port = await new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, LOOPBACK, () => {
-      server.off('error', reject)
-      resolve(/** @type {import('node:net').AddressInfo} */ (server.address()).port)
-    })
-  })
-
-  /** @type {Promise<void> | undefined} */
-  let closing
-  const close = () => {
-    closing ??= new Promise((resolve) => {
-      clearTimeout(safety)
-      server.close(() => resolve())
-      for (const socket of sockets) socket.destroy()
-    })
-    return closing
-  }
-  const safety = setTimeout(() => {
-    console.error(`raw TLS server on port ${port} was still open after ${SAFETY_MS} ms: closing it`)
-    void close()
-  }, SAFETY_MS)
-  safety.unref()
+  const close = closer(server, undefined, 'raw TLS server')
+  const port = await listen(server)
 
   const host = `${LOOPBACK}:${port}`
   return { port, host, url: `https://${host}`, heads, close }

@@ -13,9 +13,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import https from 'node:https'
 import { fakeManifest } from './fake-registry.mjs'
-
-const LOOPBACK = '127.0.0.1'
-const SAFETY_MS = 5 * 60_000
+import { LOOPBACK, closer, listen } from './loopback.mjs'
 
 const JSON_TYPE = 'application/json'
 const INDEX_TYPE = 'application/vnd.oci.image.index.v1+json'
@@ -197,42 +195,16 @@ async function startHost(tls, name, route, delayMs) {
     timers.add(timer)
   })
   server.on('secureConnection', () => (connections += 1))
-  /** @type {Set<import('node:net').Socket>} */
-  const sockets = new Set()
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
   // A client that hangs up mid-handshake is expected, not a reason to crash.
   server.on('tlsClientError', () => {})
-
-  /** @type {number} */
-  const port = await new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, LOOPBACK, () => {
-      server.off('error', reject)
-      resolve(/** @type {import('node:net').AddressInfo} */ (server.address()).port)
-    })
-  })
-
-  /** @type {Promise<void> | undefined} */
-  let closing
-  const close = () => {
-    closing ??= new Promise((resolve) => {
-      clearTimeout(safety)
+  const close = closer(
+    server,
+    () => {
       for (const timer of timers) clearTimeout(timer)
-      server.close(() => resolve())
-      for (const socket of sockets) socket.destroy()
-    })
-    return closing
-  }
-  const safety = setTimeout(() => {
-    console.error(
-      `${name} imitation on port ${port} was still open after ${SAFETY_MS} ms: closing it`,
-    )
-    void close()
-  }, SAFETY_MS)
-  safety.unref()
+    },
+    `${name} imitation`,
+  )
+  const port = await listen(server)
 
   return {
     name,
