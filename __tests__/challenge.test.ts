@@ -1,4 +1,5 @@
 import { bearerChallenge, parseChallenges } from '../src/challenge.js'
+import { prng } from './support/prng.js'
 
 const RED_HAT =
   'Bearer realm="https://registry.redhat.io/auth/realms/rhcc/protocol/redhat-docker-v2/auth",service="docker-registry"'
@@ -238,18 +239,6 @@ describe('bearerChallenge', () => {
 })
 
 describe('parseChallenges on random input', () => {
-  // mulberry32: a small seeded PRNG, so a failure names the seed and case that reproduce it.
-  function prng(seed: number): () => number {
-    let a = seed >>> 0
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0
-      let t = a
-      t = Math.imul(t ^ (t >>> 15), t | 1)
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    }
-  }
-
   const BIASED = [
     '"',
     '"',

@@ -22,20 +22,9 @@ import {
   type ImageRef,
 } from '../src/reference.js'
 import { MIN_EXPIRES_IN, parseErrorBody, parseTokenResponse } from '../src/token.js'
+import { prng } from './support/prng.js'
 
 // ── The generator ────────────────────────────────────────────────────────────────────────────
-
-/** mulberry32: a small seeded PRNG, so that every case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 class Gen {
   readonly next: () => number
