@@ -72,6 +72,16 @@ function challenge(scope = nock(BASE)): nock.Scope {
   )
 }
 
+/** The registry challenges, the token service grants a token, and /v2/ takes it. */
+function authorized(): nock.Scope {
+  return challenge()
+    .get(REALM_PATH)
+    .query(true)
+    .reply(200, { token: TOKEN })
+    .get('/v2/')
+    .reply(200, {}, API)
+}
+
 beforeAll(() => nock.disableNetConnect())
 afterEach(() => nock.cleanAll())
 afterAll(() => nock.enableNetConnect())
@@ -137,12 +147,7 @@ describe("Red Hat's procedure", () => {
   })
 
   test('token granted, registry refuses the image: access-denied with the registry’s own words', async () => {
-    challenge()
-      .get(REALM_PATH)
-      .query(true)
-      .reply(200, { token: TOKEN })
-      .get('/v2/')
-      .reply(200, {}, API)
+    authorized()
       .head('/v2/rhel9/postgresql-15/manifests/latest')
       .reply(401, '', { ...API, 'WWW-Authenticate': `${CHALLENGE},error="insufficient_scope"` })
       .get('/v2/rhel9/postgresql-15/manifests/latest')
@@ -175,12 +180,7 @@ describe("Red Hat's procedure", () => {
   })
 
   test("a missing image: image-not-found, with Red Hat's non-standard 404 body", async () => {
-    challenge()
-      .get(REALM_PATH)
-      .query(true)
-      .reply(200, { token: TOKEN })
-      .get('/v2/')
-      .reply(200, {}, API)
+    authorized()
       .head('/v2/ubi9/nope/manifests/latest')
       .reply(404, '', API)
       .get('/v2/ubi9/nope/manifests/latest')
@@ -227,14 +227,7 @@ describe('credentials', () => {
   })
 
   test('both empty and the registry grants anonymous tokens: ok for a public image', async () => {
-    challenge()
-      .get(REALM_PATH)
-      .query(true)
-      .reply(200, { token: TOKEN })
-      .get('/v2/')
-      .reply(200, {}, API)
-      .head('/v2/pub/img/manifests/latest')
-      .reply(200, '', API)
+    authorized().head('/v2/pub/img/manifests/latest').reply(200, '', API)
     const r = await run({ credentials: undefined }, ['pub/img'])
     expect(r.report.result).toBe('ok')
     expect(r.report.images[0].anonymous).toBe(true)
@@ -389,12 +382,7 @@ describe('answers no registry gives', () => {
 describe('retries', () => {
   test('500 then 200: retried once with backoff, then ok', async () => {
     nock(BASE).get('/v2/').reply(500, {}, API)
-    challenge()
-      .get(REALM_PATH)
-      .query(true)
-      .reply(200, { token: TOKEN })
-      .get('/v2/')
-      .reply(200, {}, API)
+    authorized()
     const r = await run()
     expect(r.report.result).toBe('ok')
     expect(r.sleeps).toEqual([1000])
@@ -405,12 +393,7 @@ describe('retries', () => {
     nock(BASE)
       .get('/v2/')
       .reply(429, {}, { ...API, 'Retry-After': '3' })
-    challenge()
-      .get(REALM_PATH)
-      .query(true)
-      .reply(200, { token: TOKEN })
-      .get('/v2/')
-      .reply(200, {}, API)
+    authorized()
     const r = await run()
     expect(r.report.result).toBe('ok')
     expect(r.sleeps).toEqual([3000])
@@ -436,12 +419,7 @@ describe('retries', () => {
 
 describe('redirects and secrets', () => {
   test('a redirect to another host arrives there without Authorization', async () => {
-    challenge()
-      .get(REALM_PATH)
-      .query(true)
-      .reply(200, { token: TOKEN })
-      .get('/v2/')
-      .reply(200, {}, API)
+    authorized()
     nock(BASE)
       .head('/v2/ubi9/ubi/manifests/latest')
       .reply(307, '', { Location: 'https://cdn.example.com/manifest' })
@@ -473,12 +451,7 @@ describe('redirects and secrets', () => {
 
 describe('images on other registries', () => {
   test('are checked anonymously: no credential goes to a host the user did not name', async () => {
-    challenge()
-      .get(REALM_PATH)
-      .query(true)
-      .reply(200, { token: TOKEN })
-      .get('/v2/')
-      .reply(200, {}, API)
+    authorized()
     nock('https://registry-1.docker.io')
       .get('/v2/')
       .reply(
