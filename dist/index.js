@@ -32472,6 +32472,8 @@ var external_node_dns_ = __nccwpck_require__(610);
 var external_node_http_ = __nccwpck_require__(7067);
 ;// CONCATENATED MODULE: external "node:https"
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
 ;// CONCATENATED MODULE: ./src/retry.ts
 /** When to try a request again, and how long to wait first. */
 /** Retry-After above this ends the retries: a preflight that waits minutes helps nobody. */
@@ -32502,8 +32504,6 @@ function isRetryableStatus(status) {
     return status === 429 || (status >= 500 && status <= 599 && status !== 511);
 }
 
-// EXTERNAL MODULE: external "node:tls"
-var external_node_tls_ = __nccwpck_require__(1692);
 ;// CONCATENATED MODULE: ./src/tunnel.ts
 /**
  * An HTTPS agent that reaches its targets through an HTTP(S) proxy with CONNECT.
@@ -32622,6 +32622,7 @@ class TunnelAgent extends external_node_https_namespaceObject.Agent {
 
 
 
+
 const BODY_LIMIT = 64 * 1024;
 const MAX_REDIRECTS = 5;
 /** A rule of SPEC.md's "Secrets" was about to be broken: the request is not sent. */
@@ -32633,6 +32634,7 @@ class Transport {
     direct;
     plain;
     tunnel;
+    secureContext;
     constructor(options) {
         this.options = options;
         this.client = new lib_HttpClient(options.userAgent, [], {
@@ -32641,7 +32643,15 @@ class Transport {
             // Only an idle timer in the client; the deadline that counts is ours (see attempt()).
             socketTimeout: options.timeoutMs + 1000,
         });
-        const agentOptions = { keepAlive: true, maxSockets: 32, lookup: refuseLinkLocal };
+        // One TLS context for every connection: building one per handshake (the root store, with
+        // NODE_EXTRA_CA_CERTS) was the largest CPU cost of a run with many images.
+        this.secureContext = external_node_tls_.createSecureContext();
+        const agentOptions = {
+            keepAlive: true,
+            maxSockets: 32,
+            lookup: refuseLinkLocal,
+            secureContext: this.secureContext,
+        };
         this.direct = new external_node_https_namespaceObject.Agent(agentOptions);
         this.plain = new external_node_http_.Agent(agentOptions);
     }
@@ -32687,7 +32697,11 @@ class Transport {
             return this.plain;
         if (this.route(url).via === 'direct' || !this.options.proxy.url)
             return this.direct;
-        this.tunnel ??= new TunnelAgent(this.options.proxy.url, { keepAlive: true, maxSockets: 32 });
+        this.tunnel ??= new TunnelAgent(this.options.proxy.url, {
+            keepAlive: true,
+            maxSockets: 32,
+            secureContext: this.secureContext,
+        });
         return this.tunnel;
     }
     /** One attempt: the request and its redirects, all within one deadline. */
@@ -33546,7 +33560,6 @@ class Preflight {
             const route = this.transport.route(url);
             (this.report.routes ??= []).push({ host: url.host, via: route.via, reason: route.reason });
         }
-        this.deps.debug(`${request.method} https://${url.host}${url.pathname}`);
         const exchange = await this.transport.send(request, retries);
         if (exchange.answer && secretsIn)
             for (const secret of secretsIn(exchange.answer))
@@ -34107,7 +34120,9 @@ async function run() {
             core_warning(warning);
         const report = await preflight(inputs.config, {
             onSecret: (value) => core_setSecret(value),
-            debug: (message) => core_debug(message),
+            // Debug lines are written only when the runner shows them (RUNNER_DEBUG=1): with many
+            // images they are hundreds of writes to stdout.
+            debug: isDebug() ? (message) => core_debug(message) : () => { },
             sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
             now: () => Date.now(),
             userAgent: `registry-auth-preflight/${VERSION}`,

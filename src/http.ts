@@ -8,6 +8,7 @@
 import * as dns from 'node:dns'
 import * as http from 'node:http'
 import * as https from 'node:https'
+import * as tls from 'node:tls'
 import type { LookupFunction } from 'node:net'
 import { HttpClient, type HttpClientResponse } from '@actions/http-client'
 import type { RequestInfo } from '@actions/http-client/lib/interfaces'
@@ -97,6 +98,7 @@ export class Transport {
   private readonly direct: https.Agent
   private readonly plain: http.Agent
   private tunnel?: TunnelAgent
+  private readonly secureContext: tls.SecureContext
 
   constructor(private readonly options: TransportOptions) {
     this.client = new HttpClient(options.userAgent, [], {
@@ -105,7 +107,15 @@ export class Transport {
       // Only an idle timer in the client; the deadline that counts is ours (see attempt()).
       socketTimeout: options.timeoutMs + 1000,
     })
-    const agentOptions = { keepAlive: true, maxSockets: 32, lookup: refuseLinkLocal }
+    // One TLS context for every connection: building one per handshake (the root store, with
+    // NODE_EXTRA_CA_CERTS) was the largest CPU cost of a run with many images.
+    this.secureContext = tls.createSecureContext()
+    const agentOptions = {
+      keepAlive: true,
+      maxSockets: 32,
+      lookup: refuseLinkLocal,
+      secureContext: this.secureContext,
+    }
     this.direct = new https.Agent(agentOptions)
     this.plain = new http.Agent(agentOptions)
   }
@@ -157,7 +167,11 @@ export class Transport {
   private agentFor(url: URL): http.Agent {
     if (url.protocol === 'http:') return this.plain
     if (this.route(url).via === 'direct' || !this.options.proxy.url) return this.direct
-    this.tunnel ??= new TunnelAgent(this.options.proxy.url, { keepAlive: true, maxSockets: 32 })
+    this.tunnel ??= new TunnelAgent(this.options.proxy.url, {
+      keepAlive: true,
+      maxSockets: 32,
+      secureContext: this.secureContext,
+    })
     return this.tunnel
   }
 

@@ -36,7 +36,9 @@ export async function run(): Promise<void> {
     for (const warning of inputs.warnings) core.warning(warning)
     const report = await preflight(inputs.config, {
       onSecret: (value) => core.setSecret(value),
-      debug: (message) => core.debug(message),
+      // Debug lines are written only when the runner shows them (RUNNER_DEBUG=1): with many
+      // images they are hundreds of writes to stdout.
+      debug: core.isDebug() ? (message) => core.debug(message) : () => {},
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       now: () => Date.now(),
       userAgent: `registry-auth-preflight/${VERSION}`,

@@ -645,7 +645,6 @@ class Preflight {
       const route = this.transport.route(url)
       ;(this.report.routes ??= []).push({ host: url.host, via: route.via, reason: route.reason })
     }
-    this.deps.debug(`${request.method} https://${url.host}${url.pathname}`)
     const exchange = await this.transport.send(request, retries)
     if (exchange.answer && secretsIn)
       for (const secret of secretsIn(exchange.answer)) this.deps.onSecret(secret)
