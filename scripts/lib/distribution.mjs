@@ -28,6 +28,7 @@ import { gzipSync } from 'node:zlib'
 import { LOOPBACK, closer, listen } from './loopback.mjs'
 import { freePort, requireProgram, spawnPeer, waitForPort } from './squid.mjs'
 import { makeCertificates } from './tls.mjs'
+import { basicUser, requestedScopes } from './token-protocol.mjs'
 
 /** The token service's paths, as Red Hat SSO's: one realm per registry family. */
 export const realmPath = (/** @type {string} */ realm) =>
@@ -89,50 +90,6 @@ const base64url = (data) => Buffer.from(data).toString('base64url')
 const sha256 = (data) => createHash('sha256').update(data).digest('hex')
 
 /**
- * `repository:<name>:<actions>` scopes (the parameter may repeat and a value may hold several,
- * space-separated; a name may hold `host:port`, so the name lies between the first and last colon).
- * @param {URLSearchParams} query
- * @returns {{ type: string, name: string, actions: string[] }[]}
- */
-function requestedScopes(query) {
-  return query
-    .getAll('scope')
-    .flatMap((value) => value.split(' '))
-    .flatMap((scope) => {
-      const first = scope.indexOf(':')
-      const last = scope.lastIndexOf(':')
-      if (first < 0 || last === first) return []
-      return [
-        {
-          type: scope.slice(0, first),
-          name: scope.slice(first + 1, last),
-          actions: scope.slice(last + 1).split(','),
-        },
-      ]
-    })
-}
-
-/**
- * The user a Basic header names if its password is right; null without a header, undefined when
- * wrong. Split at the first colon: `12345678|name:secret` works as with the real service.
- * @param {string | undefined} header
- * @param {Record<string, Account>} users
- * @returns {string | null | undefined}
- */
-function basicUser(header, users) {
-  if (header === undefined) return null
-  const match = /^Basic\s+(\S+)$/i.exec(header)
-  if (!match) return undefined
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8')
-  const colon = decoded.indexOf(':')
-  if (colon < 0) return undefined
-  const user = decoded.slice(0, colon)
-  return Object.hasOwn(users, user) && users[user].password === decoded.slice(colon + 1)
-    ? user
-    : undefined
-}
-
-/**
  * The Red Hat SSO imitation. Realms: `rhcc` issues tokens for the service asked for (as the token
  * spec has it); `rhc4tp` (the partner registry's) for PARTNER_SERVICE whatever is asked.
  * @param {{ tls: Certificates, signingKey: string, signingCert: string, users: Record<string, Account> }} options
@@ -182,7 +139,9 @@ export async function startTokenService({ tls, signingKey, signingCert, users })
   const listener = (req, res) => {
     req.resume()
     const url = new URL(`http://${LOOPBACK}${req.url ?? '/'}`)
-    const user = basicUser(req.headers.authorization, users)
+    const user = basicUser(req.headers.authorization, (name) =>
+      Object.hasOwn(users, name) ? users[name].password : undefined,
+    )
     requests.push({ url: req.url ?? '', host: req.headers.host, user: user ?? undefined })
     /** @param {number} status @param {string} body @param {Record<string, string>} [extra] */
     const reply = (status, body, extra = {}) => {

@@ -7,6 +7,7 @@ import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
 import { LOOPBACK, closer, listen } from './loopback.mjs'
+import { basicUser, passwordsIn, pullScopes } from './token-protocol.mjs'
 
 const TOKEN_PATH = '/auth/realms/rhcc/protocol/redhat-docker-v2/auth'
 const SERVICE = 'docker-registry'
@@ -184,50 +185,6 @@ export function startPlainServer(tls, handler) {
 }
 
 /**
- * The user a Basic header names, if its password is right: null when the header is missing,
- * undefined when it is present but wrong or malformed. The header is split at the first colon, so
- * that `12345678|name:secret` works as it does for the real service.
- * @param {string | undefined} header
- * @param {Record<string, string>} users
- * @returns {string | null | undefined}
- */
-function basicUser(header, users) {
-  if (header === undefined) return null
-  const match = /^Basic\s+(\S+)$/i.exec(header)
-  if (!match) return undefined
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8')
-  const colon = decoded.indexOf(':')
-  if (colon < 0) return undefined
-  const user = decoded.slice(0, colon)
-  // Object.hasOwn: a user called `constructor` must not match Object.prototype's.
-  return Object.hasOwn(users, user) && users[user] === decoded.slice(colon + 1) ? user : undefined
-}
-
-/**
- * Repositories asked for with pull access. `scope` may repeat, and one value may hold several scopes
- * separated by spaces (token spec); a repository name may itself hold `host:port`, so the name is
- * what lies between the first and the last colon.
- * @param {URLSearchParams} query
- * @returns {string[]}
- */
-function pullScopes(query) {
-  return query
-    .getAll('scope')
-    .flatMap((value) => value.split(' '))
-    .flatMap((scope) => {
-      const first = scope.indexOf(':')
-      const last = scope.lastIndexOf(':')
-      if (first < 0 || last === first) return []
-      const [type, name, actions] = [
-        scope.slice(0, first),
-        scope.slice(first + 1, last),
-        scope.slice(last + 1),
-      ]
-      return type === 'repository' && actions.split(',').includes('pull') ? [name] : []
-    })
-}
-
-/**
  * A fake registry.redhat.io with its token service on the same host; see the typedefs above for
  * the options and the handle it returns. Answers as the real ones do:
  * - `GET /v2/`: 401 with a Bearer challenge, or 200 `{}` with a valid token;
@@ -297,7 +254,7 @@ export async function startFakeRedHat(options) {
    */
   const tokenService = (req, res, url) => {
     const json = { 'Content-Type': JSON_TYPE }
-    const user = basicUser(req.headers.authorization, users)
+    const user = basicUser(req.headers.authorization, passwordsIn(users))
     const identity = user === null && options.anonymous ? '' : user
     if (typeof identity !== 'string') return reply(req, res, 401, json, BODY.badLogin)
 

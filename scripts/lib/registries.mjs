@@ -14,6 +14,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import https from 'node:https'
 import { fakeManifest } from './fake-registry.mjs'
 import { LOOPBACK, closer, listen } from './loopback.mjs'
+import { basicUser, passwordsIn, pullScopes } from './token-protocol.mjs'
 
 const JSON_TYPE = 'application/json'
 const INDEX_TYPE = 'application/vnd.oci.image.index.v1+json'
@@ -247,45 +248,6 @@ async function startImitation({ tls, delayMs = 0 }, routes, issuedTokens) {
 }
 
 /**
- * The user a Basic header names, if its password is right: null when there is no Authorization
- * header, undefined when it is there but wrong or malformed. Split at the first colon, as the
- * real services do (`12345678|name:secret`, `myorg+robot:secret`).
- * @param {string | undefined} header
- * @param {Record<string, string>} users
- * @returns {string | null | undefined}
- */
-function basicUser(header, users) {
-  if (header === undefined) return null
-  const match = /^Basic\s+(\S+)$/i.exec(header)
-  if (!match) return undefined
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8')
-  const colon = decoded.indexOf(':')
-  if (colon < 0) return undefined
-  const user = decoded.slice(0, colon)
-  return Object.hasOwn(users, user) && users[user] === decoded.slice(colon + 1) ? user : undefined
-}
-
-/**
- * Repositories a token request asks to pull: `scope` may repeat, one value may hold several scopes
- * separated by spaces, and a repository name may hold `host:port`.
- * @param {URL} url
- * @returns {string[]}
- */
-function pullScopes(url) {
-  return url.searchParams
-    .getAll('scope')
-    .flatMap((value) => value.split(' '))
-    .flatMap((scope) => {
-      const first = scope.indexOf(':')
-      const last = scope.lastIndexOf(':')
-      if (first < 0 || last === first) return []
-      const type = scope.slice(0, first)
-      const actions = scope.slice(last + 1).split(',')
-      return type === 'repository' && actions.includes('pull') ? [scope.slice(first + 1, last)] : []
-    })
-}
-
-/**
  * Tokens and what they grant, shared by a registry and its token service.
  * @param {ImitationOptions} options
  * @param {{ prefix?: string, grantMissing?: boolean }} [flavour] `prefix` starts every token
@@ -311,7 +273,7 @@ function authority(options, { prefix = 'eyJ', grantMissing = false } = {}) {
   return {
     issuedTokens,
     /** @param {IncomingMessage} req */
-    login: (req) => basicUser(req.headers.authorization, users),
+    login: (req) => basicUser(req.headers.authorization, passwordsIn(users)),
     /**
      * A new token for these repositories, granting those the identity may pull (a partial grant
      * is still a token).
@@ -441,7 +403,7 @@ function tokenService(auth, flavour) {
     }
     if (user === null && flavour === 'Red Hat')
       return send(req, res, 401, json, RED_HAT_PLEASE_LOGIN)
-    const token = auth.issue(user ?? '', pullScopes(url))
+    const token = auth.issue(user ?? '', pullScopes(url.searchParams))
     const now = new Date().toISOString()
     /** @type {Record<string, unknown>} */
     const body = {
@@ -728,7 +690,7 @@ export async function startDistribution(options) {
     {
       [PRIVATE_REGISTRY]: (req, res, url) => {
         const headers = { ...API_VERSION, 'Content-Type': JSON_TYPE }
-        if (typeof basicUser(req.headers.authorization, users) !== 'string') {
+        if (typeof basicUser(req.headers.authorization, passwordsIn(users)) !== 'string') {
           const body = errors('UNAUTHORIZED', 'authentication required', null)
           return send(req, res, 401, { ...headers, 'WWW-Authenticate': challenge }, body)
         }
