@@ -113,6 +113,13 @@ function started<T extends { close: () => Promise<void> }>(server: T): T {
   return servers.add(server)
 }
 
+/** registry.redhat.io (and sso.redhat.com) with the test account, kept for closing. */
+async function redHat(
+  repos: Parameters<typeof startRedHatRegistry>[0]['repos'],
+): Promise<Imitation> {
+  return started(await startRedHatRegistry({ tls, users: { [RH_USER]: RH_PASSWORD }, repos }))
+}
+
 /** The proxy that sends each imitated name to its imitation, and nothing anywhere else. */
 async function proxyFor(...imitations: Imitation[]): Promise<ConnectProxy> {
   const hosts = Object.assign({}, ...imitations.map((i) => i.hosts)) as Record<string, string>
@@ -146,13 +153,10 @@ function authorizations(imitation: Imitation): string[] {
 
 describe('registry.redhat.io', () => {
   test('a service account against the realm on the registry’s own host: ok', async () => {
-    const rh = started(
-      await startRedHatRegistry({
-        tls,
-        users: { [RH_USER]: RH_PASSWORD },
-        repos: { 'ubi9/ubi': { tags: ['latest'] }, 'rhel9/postgresql-15': { tags: ['1-54'] } },
-      }),
-    )
+    const rh = await redHat({
+      'ubi9/ubi': { tags: ['latest'] },
+      'rhel9/postgresql-15': { tags: ['1-54'] },
+    })
     const proxy = await proxyFor(rh)
     // `registry` left to its default, registry.redhat.io.
     const run = await act(proxy, {
@@ -179,13 +183,7 @@ describe('registry.redhat.io', () => {
   })
 
   test('auth-url set to the legacy sso.redhat.com realm: ok, and the report says it is the older one', async () => {
-    const rh = started(
-      await startRedHatRegistry({
-        tls,
-        users: { [RH_USER]: RH_PASSWORD },
-        repos: { 'ubi9/ubi': { tags: ['latest'] } },
-      }),
-    )
+    const rh = await redHat({ 'ubi9/ubi': { tags: ['latest'] } })
     const proxy = await proxyFor(rh)
     const run = await act(proxy, {
       username: RH_USER,
@@ -278,9 +276,7 @@ describe('registry.access.redhat.com', () => {
           repos: { 'rhel8/postgresql-16': { tags: ['latest'], terms: true } },
         }),
       )
-      const rh = started(
-        await startRedHatRegistry({ tls, users: { [RH_USER]: RH_PASSWORD }, repos: {} }),
-      )
+      const rh = await redHat({})
       const proxy = await proxyFor(access, rh)
       const credentials: Record<string, string> =
         registry === 'registry.redhat.io' ? { username: RH_USER, password: RH_PASSWORD } : {}
@@ -569,13 +565,7 @@ describe('anonymous access (username and password both empty)', () => {
 
 describe('images on other registries', () => {
   test('registry.redhat.io with credentials beside Docker Hub and quay.io images: those are checked anonymously, and no credential reaches them', async () => {
-    const rh = started(
-      await startRedHatRegistry({
-        tls,
-        users: { [RH_USER]: RH_PASSWORD },
-        repos: { 'ubi9/ubi': { tags: ['latest'] } },
-      }),
-    )
+    const rh = await redHat({ 'ubi9/ubi': { tags: ['latest'] } })
     const hub = started(
       await startDockerHub({ tls, repos: { 'library/nginx': { tags: ['1.27'], public: true } } }),
     )
@@ -628,13 +618,7 @@ describe('images on other registries', () => {
   })
 
   test('an image on Docker Hub that refuses anonymous pulls: access-denied, saying credentials go only to the configured registry', async () => {
-    const rh = started(
-      await startRedHatRegistry({
-        tls,
-        users: { [RH_USER]: RH_PASSWORD },
-        repos: { 'ubi9/ubi': { tags: ['latest'] } },
-      }),
-    )
+    const rh = await redHat({ 'ubi9/ubi': { tags: ['latest'] } })
     const hub = started(
       await startDockerHub({
         tls,
