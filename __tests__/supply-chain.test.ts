@@ -4,7 +4,7 @@
  * lists, and the bundle loads nothing but Node's own modules. The vulnerability audit needs the
  * registry's advisory service, so it is a separate script (scripts/audit.sh) that CI runs.
  */
-import { accessSync, constants, readFileSync } from 'node:fs'
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs'
 import { isBuiltin } from 'node:module'
 import { join } from 'node:path'
 
@@ -91,14 +91,23 @@ describe('runtime dependencies', () => {
 })
 
 describe('dist/', () => {
-  test('licenses.txt names every runtime package with its licence, the four named ones included', () => {
+  test('licenses.txt names every package the bundle carries with its licence (all but undici)', () => {
     const entries = licenseEntries()
-    for (const name of ['@actions/core', '@actions/http-client', 'undici', 'tunnel']) {
+    for (const name of ['@actions/core', '@actions/http-client', 'tunnel']) {
       expect(entries.has(name)).toBe(true)
     }
     for (const [name, entry] of runtimePackages()) {
+      if (name === 'undici') continue
       expect({ name, license: entries.get(name) }).toEqual({ name, license: entry.license })
     }
+  })
+
+  test('carries src/undici-left-out.ts in place of undici', () => {
+    const bundle = read('dist/index.js')
+    expect(bundle).toContain('undici is left out of this bundle')
+    // Every undici error class has a code starting UND_ERR_: none of its code is in the bundle.
+    expect(bundle).not.toMatch(/UND_ERR_/)
+    expect(licenseEntries().has('undici')).toBe(false)
   })
 
   test('the bundle loads nothing but Node built-in modules (no node_modules at run time)', () => {
@@ -110,6 +119,51 @@ describe('dist/', () => {
     ].map((m) => m[1])
     expect(loaded.length).toBeGreaterThan(0)
     expect([...new Set(loaded)].filter((name) => !isBuiltin(name))).toEqual([])
+  })
+})
+
+describe('undici, left out of the bundle', () => {
+  const httpClient = read('node_modules/@actions/http-client/lib/index.js')
+
+  test('is used by @actions/http-client only to build a ProxyAgent for getAgentDispatcher', () => {
+    expect(
+      [...httpClient.matchAll(/^import[^;]*from\s+['"]undici['"]/gm)].map((m) => m[0]),
+    ).toEqual(["import { ProxyAgent } from 'undici'"])
+    // ProxyAgent is named at its import and at one `new`, inside _getProxyAgentDispatcher, which
+    // only getAgentDispatcher calls; the action calls neither.
+    expect(httpClient.match(/\bProxyAgent\b/g)).toHaveLength(2)
+    const method = httpClient.slice(httpClient.indexOf('    _getProxyAgentDispatcher('))
+    expect(method.slice(0, method.indexOf('\n    }\n'))).toContain('new ProxyAgent(')
+    expect(httpClient.match(/_getProxyAgentDispatcher\(/g)).toHaveLength(2)
+    expect(httpClient.slice(httpClient.indexOf('    getAgentDispatcher('))).toMatch(
+      /^ {4}getAgentDispatcher\([^]*?this\._getProxyAgentDispatcher\(/,
+    )
+  })
+
+  test('is imported by no other runtime package', () => {
+    for (const name of runtimePackages().keys()) {
+      if (name === 'undici' || name === '@actions/http-client') continue
+      const dir = join(ROOT, 'node_modules', name)
+      const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) =>
+        /\.(c|m)?js$/.test(f),
+      )
+      for (const file of files) {
+        const text = readFileSync(join(dir, file), 'utf8')
+        expect({ file: `${name}/${file}`, undici: /['"]undici['"]/.test(text) }).toEqual({
+          file: `${name}/${file}`,
+          undici: false,
+        })
+      }
+    }
+  })
+
+  test('is replaced, for ncc only, by a stand-in that says so when anything constructs it', async () => {
+    const tsconfig = JSON.parse(read('tsconfig.json')) as {
+      compilerOptions: { paths?: Record<string, string[]> }
+    }
+    expect(tsconfig.compilerOptions.paths).toEqual({ undici: ['./src/undici-left-out.ts'] })
+    const { ProxyAgent } = await import('../src/undici-left-out.js')
+    expect(() => new ProxyAgent()).toThrow(/undici is left out of this bundle/)
   })
 })
 
