@@ -403,6 +403,12 @@ describe('retries', () => {
     nock(BASE)
       .get('/v2/')
       .reply(429, {}, { ...API, 'Retry-After': '120' })
+      // The token request sent alongside (registry.redhat.io's token service is known) is
+      // abandoned once /v2/ has answered: no retry of its 503 either.
+      .get(REALM_PATH)
+      .query(true)
+      .delay(100)
+      .reply(503, 'busy')
     const r = await run()
     expect(r.report.result).toBe('rate-limited')
     expect(r.sleeps).toEqual([])
@@ -414,6 +420,174 @@ describe('retries', () => {
     const r = await run()
     expect(r.report.result).toBe('registry-error')
     expect(r.report.checks.find((c) => c.id === 'token')?.attempts).toBe(3)
+  })
+})
+
+describe('the token request for a known token service goes out with the first GET /v2/', () => {
+  /** Records the order in which the scripted servers saw things. */
+  function timeline(): { events: string[]; tokenAsked: Promise<void>; asked: () => void } {
+    const events: string[] = []
+    let asked = (): void => {}
+    const tokenAsked = new Promise<void>((resolve) => (asked = resolve))
+    return { events, tokenAsked, asked }
+  }
+  const within = (promise: Promise<void>, ms: number): Promise<void> =>
+    Promise.race([promise, new Promise<void>((resolve) => setTimeout(resolve, ms))])
+
+  test('registry.redhat.io: the token service is asked before /v2/ answers, once, and the run is ok', async () => {
+    const t = timeline()
+    const api = nock(BASE)
+      .get('/v2/')
+      .reply(async () => {
+        // Answer /v2/ only once the token request has arrived (or after 2 s, which fails below).
+        await within(t.tokenAsked, 2000)
+        t.events.push('/v2/ answered')
+        return [
+          401,
+          { errors: [{ code: 'UNAUTHORIZED' }] },
+          { ...API, 'WWW-Authenticate': CHALLENGE },
+        ]
+      })
+      .get(REALM_PATH)
+      .query({
+        service: 'docker-registry',
+        scope: 'repository:ubi9/ubi:pull',
+        client_id: 'registry-auth-preflight',
+      })
+      .matchHeader('authorization', `Basic ${BASIC}`)
+      .reply(() => {
+        t.events.push('token asked')
+        t.asked()
+        return [200, { token: TOKEN, expires_in: 300 }]
+      })
+      .get('/v2/')
+      .matchHeader('authorization', `Bearer ${TOKEN}`)
+      .reply(200, {}, API)
+      .head('/v2/ubi9/ubi/manifests/latest')
+      .matchHeader('authorization', `Bearer ${TOKEN}`)
+      .reply(200, '', API)
+    const r = await run({}, ['ubi9/ubi'])
+    expect(t.events).toEqual(['token asked', '/v2/ answered'])
+    expect(api.isDone()).toBe(true)
+    expect(r.report.result).toBe('ok')
+    expect(r.report.auth).toMatchObject({ realmSource: 'challenge', realm: `${BASE}${REALM_PATH}` })
+    expect(r.report.checks.map((c) => [c.id, c.outcome])).toEqual([
+      ['ping', 'passed'],
+      ['token', 'passed'],
+      ['registry', 'passed'],
+    ])
+    expect(r.secrets).toContain(TOKEN)
+    expectNoLeak(r)
+  })
+
+  test('bad credentials: invalid-credentials from a single token request', async () => {
+    let tokenRequests = 0
+    challenge()
+      .get(REALM_PATH)
+      .query(true)
+      .times(3)
+      .reply(() => {
+        tokenRequests++
+        return [
+          401,
+          { errors: [{ code: 'UNAUTHORIZED', message: 'Invalid username or password' }] },
+        ]
+      })
+    const r = await run({}, ['ubi9/ubi'])
+    expect(r.report.result).toBe('invalid-credentials')
+    expect(tokenRequests).toBe(1)
+    expect(r.report.ssoStatus).toBe(401)
+    expectNoLeak(r)
+  })
+
+  test('a challenge that names another realm wins: the early token is dropped, masked, and never presented', async () => {
+    const EARLY = 'eyJlYXJseSJ9.early-token-value'
+    const LEGACY = 'https://sso.redhat.com'
+    nock(BASE)
+      .get('/v2/')
+      .delay(50) // the early token request is answered first
+      .reply(
+        401,
+        {},
+        {
+          ...API,
+          'WWW-Authenticate': `Bearer realm="${LEGACY}${REALM_PATH}",service="docker-registry"`,
+        },
+      )
+      .get(REALM_PATH)
+      .query(true)
+      .reply(200, { token: EARLY })
+      .get('/v2/')
+      .matchHeader('authorization', `Bearer ${TOKEN}`)
+      .reply(200, {}, API)
+      .head('/v2/ubi9/ubi/manifests/latest')
+      .matchHeader('authorization', `Bearer ${TOKEN}`)
+      .reply(200, '', API)
+    const legacy = nock(LEGACY).get(REALM_PATH).query(true).reply(200, { token: TOKEN })
+    const r = await run({}, ['ubi9/ubi'])
+    expect(legacy.isDone()).toBe(true)
+    expect(r.report.result).toBe('ok')
+    expect(r.report.auth).toMatchObject({
+      realmSource: 'challenge',
+      realm: `${LEGACY}${REALM_PATH}`,
+    })
+    expect(r.report.checks.find((c) => c.id === 'token')?.host).toBe('sso.redhat.com')
+    expect(r.secrets).toContain(EARLY)
+    expectNoLeak(r, [EARLY])
+  })
+
+  test('any other registry: the token service is asked only after the challenge named it', async () => {
+    const other = 'https://registry.example.com'
+    const events: string[] = []
+    nock(other)
+      .get('/v2/')
+      .reply(() => {
+        events.push('/v2/ answered')
+        return [
+          401,
+          {},
+          { ...API, 'WWW-Authenticate': `Bearer realm="${other}/token",service="example"` },
+        ]
+      })
+      .get('/token')
+      .query(true)
+      .reply(() => {
+        events.push('token asked')
+        return [200, { token: TOKEN }]
+      })
+      .get('/v2/')
+      .reply(200, {}, API)
+      .head('/v2/app/manifests/latest')
+      .reply(200, '', API)
+    const r = await run({ registry: 'registry.example.com' }, ['app'])
+    expect(r.report.result).toBe('ok')
+    expect(events).toEqual(['/v2/ answered', 'token asked'])
+    expectNoLeak(r)
+  })
+
+  test('auth-url set: nothing is sent before the challenge, and the auth-url is asked', async () => {
+    const events: string[] = []
+    nock(BASE)
+      .get('/v2/')
+      .reply(() => {
+        events.push('/v2/ answered')
+        return [401, {}, { ...API, 'WWW-Authenticate': CHALLENGE }]
+      })
+      .get('/v2/')
+      .reply(200, {}, API)
+      .head('/v2/ubi9/ubi/manifests/latest')
+      .reply(200, '', API)
+    const sso = nock('https://sso.redhat.com')
+      .get(REALM_PATH)
+      .query(true)
+      .reply(() => {
+        events.push('token asked')
+        return [200, { token: TOKEN }]
+      })
+    const r = await run({ authUrl: new URL(`https://sso.redhat.com${REALM_PATH}`) }, ['ubi9/ubi'])
+    expect(sso.isDone()).toBe(true)
+    expect(r.report.result).toBe('ok')
+    expect(events).toEqual(['/v2/ answered', 'token asked'])
   })
 })
 

@@ -4450,7 +4450,7 @@ class Transport {
                 ms: this.options.now() - started,
                 route,
             });
-            if (attempts > retries || !isTransient(result))
+            if (attempts > retries || !isTransient(result) || request.signal?.aborted)
                 return exchange();
             const retryAfter = parseRetryAfter(firstHeader(result.answer?.headers['retry-after']), this.options.now());
             if (retryAfter !== undefined && retryAfter > MAX_RETRY_AFTER_MS) {
@@ -4487,6 +4487,8 @@ class Transport {
         const controller = new AbortController();
         const trace = {};
         const timer = setTimeout(() => controller.abort(), this.options.timeoutMs);
+        const abandon = () => controller.abort();
+        request.signal?.addEventListener('abort', abandon, { once: true });
         let url = request.url;
         let authorization = request.authorization;
         try {
@@ -4532,6 +4534,7 @@ class Transport {
         }
         finally {
             clearTimeout(timer);
+            request.signal?.removeEventListener('abort', abandon);
         }
     }
     exchange(request, url, authorization, signal, trace) {
@@ -4821,7 +4824,11 @@ function scalar(value) {
 
 
 
-/** Realms used when /v2/ cannot be reached, so the token service is still tried. */
+/**
+ * Token services known in advance. Their token request goes out together with the first `GET /v2/`
+ * (a round trip saved for the home case) and is kept when the challenge names the same realm and
+ * service; when /v2/ cannot be reached, it still tells whether the token service can.
+ */
 const KNOWN_REALMS = {
     'registry.redhat.io': {
         realm: 'https://registry.redhat.io/auth/realms/rhcc/protocol/redhat-docker-v2/auth',
@@ -4892,14 +4899,19 @@ class Preflight {
                     ? 'incomplete'
                     : 'anonymous',
         };
-        // 1. Reach /v2/ and read the challenge.
+        const firstRepo = this.config.images.find((i) => i.registry === registry)?.repository;
+        // 1. Reach /v2/ and read the challenge; a known token service is asked at the same time.
+        const early = this.earlyToken(firstRepo);
         const ping = await this.ping();
         // 2. The token service, at the announced realm, the auth-url override, or the known realm.
         const endpoint = this.chooseRealm(ping.endpoint, ping.check.status !== undefined);
-        const firstRepo = this.config.images.find((i) => i.registry === registry)?.repository;
+        const adopted = early && endpoint && sameTokenService(early.endpoint, endpoint) ? early.exchange : undefined;
+        // Not the token service this registry names (or none at all): no retries on its behalf.
+        if (early && !adopted)
+            early.abandon.abort();
         let auth;
         if (endpoint?.scheme === 'bearer') {
-            auth = await this.tokenCheck(endpoint, firstRepo);
+            auth = await this.tokenCheck(endpoint, firstRepo, adopted);
         }
         else if (endpoint?.scheme === 'basic') {
             auth = this.basicAuth();
@@ -4996,8 +5008,26 @@ class Preflight {
         auth.realmSource = 'known';
         return { scheme: 'bearer', realm: new URL(known.realm), service: known.service };
     }
+    /**
+     * The token request for a registry whose token service is known (KNOWN_REALMS), sent before the
+     * challenge has named it. Nothing is judged or recorded here: tokenCheck() adopts the answer only
+     * if the challenge names the same realm and service (or /v2/ gave no answer at all).
+     */
+    earlyToken(repository) {
+        const known = KNOWN_REALMS[this.config.registry];
+        if (!known || this.config.authUrl || this.config.missing)
+            return undefined;
+        const endpoint = {
+            scheme: 'bearer',
+            realm: new URL(known.realm),
+            service: known.service,
+        };
+        const abandon = new AbortController();
+        const exchange = this.requestToken(endpoint, repository, this.basicHeader, abandon.signal);
+        return { endpoint, exchange, abandon };
+    }
     /** The token request that proves (or disproves) the credentials: the `sso-status` check. */
-    tokenCheck(endpoint, repository) {
+    tokenCheck(endpoint, repository, sent) {
         const realm = endpoint.realm;
         const check = {
             id: 'token',
@@ -5018,7 +5048,7 @@ class Preflight {
             fail(check, finding);
             return Promise.resolve({ finding });
         }
-        const auth = this.fetchToken(this.config.registry, endpoint, repository, this.basicHeader, check);
+        const auth = this.fetchToken(this.config.registry, endpoint, repository, this.basicHeader, check, sent);
         // The images of this repository share this token rather than asking again.
         if (repository)
             this.tokens.set(`${this.config.registry}/${repository}`, auth);
@@ -5043,10 +5073,11 @@ class Preflight {
         };
     }
     /**
-     * Asks the token service for a pull token. `check`, when given, receives the outcome (the
-     * token check row); otherwise the outcome comes back only as a finding for an image row.
+     * Asks the token service for a pull token (or judges the answer to a request already `sent` to
+     * it). `check`, when given, receives the outcome (the token check row); otherwise the outcome
+     * comes back only as a finding for an image row.
      */
-    async fetchToken(registry, endpoint, repository, authorization, check) {
+    async fetchToken(registry, endpoint, repository, authorization, check, sent) {
         const realm = endpoint.realm;
         const anonymous = authorization === undefined;
         const refusal = realmRefusal(realm);
@@ -5056,13 +5087,7 @@ class Preflight {
                 fail(check, finding);
             return { finding };
         }
-        const url = tokenUrl(realm, endpoint.service, repository ? [pullScope(repository)] : []);
-        const exchange = await this.send({
-            method: 'GET',
-            url,
-            authorization,
-            accept: 'application/json',
-        }, undefined, (answer) => tokenSecrets(answer.body));
+        const exchange = await (sent ?? this.requestToken(endpoint, repository, authorization));
         if (check)
             Object.assign(check, this.checkFrom(check.id, check.title, 'token-service', realm.host, check.request, exchange));
         if (check && exchange.answer)
@@ -5119,6 +5144,17 @@ class Preflight {
         if (check && finding)
             fail(check, finding);
         return { finding, status: answer?.status };
+    }
+    /** `GET <realm>?service=…&scope=repository:<repository>:pull`; the token is masked at once. */
+    requestToken(endpoint, repository, authorization, signal) {
+        const scopes = repository ? [pullScope(repository)] : [];
+        return this.send({
+            method: 'GET',
+            url: tokenUrl(endpoint.realm, endpoint.service, scopes),
+            authorization,
+            accept: 'application/json',
+            signal,
+        }, undefined, (answer) => tokenSecrets(answer.body));
     }
     async registryCheck(authorization) {
         const { registry } = this.config;
@@ -5438,6 +5474,13 @@ function describeSuccess(checks, images) {
     return parts.join(', ');
 }
 /** What /v2/ says about how to authenticate, or why its answer is not a registry's. */
+/** Whether two endpoints name the same token service: the same realm and the same service. */
+function sameTokenService(a, b) {
+    return (a.realm !== undefined &&
+        b.realm !== undefined &&
+        safeHref(a.realm) === safeHref(b.realm) &&
+        a.service === b.service);
+}
 function readEndpoint(answer) {
     const host = answer.url.host;
     if (answer.status === 200) {

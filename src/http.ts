@@ -78,6 +78,8 @@ export interface HttpRequest {
   /** Sent to `url`'s origin only, and only over https (or to loopback). */
   authorization?: string
   accept?: string
+  /** Abandons the request: an attempt in flight is cut off, and no retry follows. */
+  signal?: AbortSignal
 }
 
 export interface TransportOptions {
@@ -138,7 +140,7 @@ export class Transport {
         ms: this.options.now() - started,
         route,
       })
-      if (attempts > retries || !isTransient(result)) return exchange()
+      if (attempts > retries || !isTransient(result) || request.signal?.aborted) return exchange()
       const retryAfter = parseRetryAfter(
         firstHeader(result.answer?.headers['retry-after']),
         this.options.now(),
@@ -180,6 +182,8 @@ export class Transport {
     const controller = new AbortController()
     const trace: RequestTrace = {}
     const timer = setTimeout(() => controller.abort(), this.options.timeoutMs)
+    const abandon = (): void => controller.abort()
+    request.signal?.addEventListener('abort', abandon, { once: true })
     let url = request.url
     let authorization = request.authorization
     try {
@@ -223,6 +227,7 @@ export class Transport {
       return { error: classifyError(err, trace, controller.signal.aborted, this.options.timeoutMs) }
     } finally {
       clearTimeout(timer)
+      request.signal?.removeEventListener('abort', abandon)
     }
   }
 

@@ -51,7 +51,11 @@ export interface PreflightDeps {
   concurrency: number
 }
 
-/** Realms used when /v2/ cannot be reached, so the token service is still tried. */
+/**
+ * Token services known in advance. Their token request goes out together with the first `GET /v2/`
+ * (a round trip saved for the home case) and is kept when the challenge names the same realm and
+ * service; when /v2/ cannot be reached, it still tells whether the token service can.
+ */
 export const KNOWN_REALMS: Record<string, { realm: string; service: string }> = {
   'registry.redhat.io': {
     realm: 'https://registry.redhat.io/auth/realms/rhcc/protocol/redhat-docker-v2/auth',
@@ -139,14 +143,19 @@ class Preflight {
           : 'anonymous',
     }
 
-    // 1. Reach /v2/ and read the challenge.
+    const firstRepo = this.config.images.find((i) => i.registry === registry)?.repository
+    // 1. Reach /v2/ and read the challenge; a known token service is asked at the same time.
+    const early = this.earlyToken(firstRepo)
     const ping = await this.ping()
     // 2. The token service, at the announced realm, the auth-url override, or the known realm.
     const endpoint = this.chooseRealm(ping.endpoint, ping.check.status !== undefined)
-    const firstRepo = this.config.images.find((i) => i.registry === registry)?.repository
+    const adopted =
+      early && endpoint && sameTokenService(early.endpoint, endpoint) ? early.exchange : undefined
+    // Not the token service this registry names (or none at all): no retries on its behalf.
+    if (early && !adopted) early.abandon.abort()
     let auth: Auth | undefined
     if (endpoint?.scheme === 'bearer') {
-      auth = await this.tokenCheck(endpoint, firstRepo)
+      auth = await this.tokenCheck(endpoint, firstRepo, adopted)
     } else if (endpoint?.scheme === 'basic') {
       auth = this.basicAuth()
     } else if (endpoint?.scheme === 'none') {
@@ -250,8 +259,32 @@ class Preflight {
     return { scheme: 'bearer', realm: new URL(known.realm), service: known.service }
   }
 
+  /**
+   * The token request for a registry whose token service is known (KNOWN_REALMS), sent before the
+   * challenge has named it. Nothing is judged or recorded here: tokenCheck() adopts the answer only
+   * if the challenge names the same realm and service (or /v2/ gave no answer at all).
+   */
+  private earlyToken(
+    repository: string | undefined,
+  ): { endpoint: Endpoint; exchange: Promise<Exchange>; abandon: AbortController } | undefined {
+    const known = KNOWN_REALMS[this.config.registry]
+    if (!known || this.config.authUrl || this.config.missing) return undefined
+    const endpoint: Endpoint = {
+      scheme: 'bearer',
+      realm: new URL(known.realm),
+      service: known.service,
+    }
+    const abandon = new AbortController()
+    const exchange = this.requestToken(endpoint, repository, this.basicHeader, abandon.signal)
+    return { endpoint, exchange, abandon }
+  }
+
   /** The token request that proves (or disproves) the credentials: the `sso-status` check. */
-  private tokenCheck(endpoint: Endpoint, repository: string | undefined): Promise<Auth> {
+  private tokenCheck(
+    endpoint: Endpoint,
+    repository: string | undefined,
+    sent?: Promise<Exchange>,
+  ): Promise<Auth> {
     const realm = endpoint.realm!
     const check: Check = {
       id: 'token',
@@ -278,6 +311,7 @@ class Preflight {
       repository,
       this.basicHeader,
       check,
+      sent,
     )
     // The images of this repository share this token rather than asking again.
     if (repository) this.tokens.set(`${this.config.registry}/${repository}`, auth)
@@ -304,8 +338,9 @@ class Preflight {
   }
 
   /**
-   * Asks the token service for a pull token. `check`, when given, receives the outcome (the
-   * token check row); otherwise the outcome comes back only as a finding for an image row.
+   * Asks the token service for a pull token (or judges the answer to a request already `sent` to
+   * it). `check`, when given, receives the outcome (the token check row); otherwise the outcome
+   * comes back only as a finding for an image row.
    */
   private async fetchToken(
     registry: string,
@@ -313,6 +348,7 @@ class Preflight {
     repository: string | undefined,
     authorization: string | undefined,
     check?: Check,
+    sent?: Promise<Exchange>,
   ): Promise<Auth> {
     const realm = endpoint.realm!
     const anonymous = authorization === undefined
@@ -322,17 +358,7 @@ class Preflight {
       if (check) fail(check, finding)
       return { finding }
     }
-    const url = tokenUrl(realm, endpoint.service, repository ? [pullScope(repository)] : [])
-    const exchange = await this.send(
-      {
-        method: 'GET',
-        url,
-        authorization,
-        accept: 'application/json',
-      },
-      undefined,
-      (answer) => tokenSecrets(answer.body),
-    )
+    const exchange = await (sent ?? this.requestToken(endpoint, repository, authorization))
     if (check)
       Object.assign(
         check,
@@ -384,6 +410,27 @@ class Preflight {
     }
     if (check && finding) fail(check, finding)
     return { finding, status: answer?.status }
+  }
+
+  /** `GET <realm>?service=…&scope=repository:<repository>:pull`; the token is masked at once. */
+  private requestToken(
+    endpoint: Endpoint,
+    repository: string | undefined,
+    authorization: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<Exchange> {
+    const scopes = repository ? [pullScope(repository)] : []
+    return this.send(
+      {
+        method: 'GET',
+        url: tokenUrl(endpoint.realm!, endpoint.service, scopes),
+        authorization,
+        accept: 'application/json',
+        signal,
+      },
+      undefined,
+      (answer) => tokenSecrets(answer.body),
+    )
   }
 
   private async registryCheck(authorization: string | undefined): Promise<void> {
@@ -763,6 +810,16 @@ function describeSuccess(checks: Check[], images: ImageCheck[]): string {
 }
 
 /** What /v2/ says about how to authenticate, or why its answer is not a registry's. */
+/** Whether two endpoints name the same token service: the same realm and the same service. */
+function sameTokenService(a: Endpoint, b: Endpoint): boolean {
+  return (
+    a.realm !== undefined &&
+    b.realm !== undefined &&
+    safeHref(a.realm) === safeHref(b.realm) &&
+    a.service === b.service
+  )
+}
+
 function readEndpoint(answer: Answer): Endpoint | Finding {
   const host = answer.url.host
   if (answer.status === 200) {
