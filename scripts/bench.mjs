@@ -6,8 +6,10 @@
 // 1. Start-up: dist/index.js ending on an input error, against `node -e 0` and against a bundle built
 //    the same way (ncc, ESM, the flags of `npm run build`) that only loads @actions/core and
 //    @actions/http-client (scripts/bench/libraries-only.ts, built into a temp dir here).
-// 2. Round trips: the whole happy path against the fake registry.redhat.io with every response
-//    delayed by DELAY_MS, for 1, 10 and 100 images (100 repositories, one tag each).
+// 2. Round trips: the whole happy path with every response delayed by DELAY_MS, for 1, 10 and 100
+//    images (100 repositories, one tag each), against the imitation of registry.redhat.io (the
+//    action's default registry) reached by its name through a loopback CONNECT proxy; and, for one
+//    image, against a registry whose token service the challenge must name first (127.0.0.1).
 // 3. Peers on the same work: `skopeo inspect --raw` once per image, one process after another, as a
 //    pipeline step checking N images would; and the KB's curl procedure (token, then /v2/) for one.
 // 4. A black hole (accepts, never answers) as the registry, timeout 2 s, retries 0: time to verdict.
@@ -21,7 +23,9 @@ import { basename, delimiter, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { startConnectProxy } from './lib/connect-proxy.mjs'
 import { startBlackHole, startFakeRedHat } from './lib/fake-registry.mjs'
+import { IMITATED_HOSTS, RHCC_REALM, startRedHatRegistry } from './lib/registries.mjs'
 import {
   ACTION_PATH,
   actionDefaults,
@@ -83,6 +87,17 @@ const SERVICE = 'docker-registry'
  * @property {number} inProcessUndelayed the same with no delay
  * @property {number} requests requests the delayed fake received in one run
  * @property {number} connections connections (TLS handshakes) it accepted in one run
+ */
+
+/**
+ * @typedef {object} Place a registry as the action and the peers reach it
+ * @property {string} label
+ * @property {string} registry the `registry` input, and the host in the peers' image references
+ * @property {Record<string, string>} env proxy variables for the action and the peers alike
+ * @property {string} realm its token endpoint (for the curl procedure)
+ * @property {() => number} requests requests its servers received so far
+ * @property {() => number} connections TLS connections its servers accepted so far
+ * @property {() => Promise<void>} close
  */
 
 /** A failure of the bench itself (not of a target): the figures would be meaningless. */
@@ -211,9 +226,9 @@ async function buildFloor(work, flags) {
   }
   await writeFile(join(source, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2))
   try {
-    await promisify(execFile)('npx', ['--no-install', 'ncc', 'build', entry, '-o', out, ...flags], {
-      cwd: ROOT,
-    })
+    // From the scratch directory: ncc reads the tsconfig.json of its working directory for `paths`.
+    const ncc = join(ROOT, 'node_modules', '.bin', 'ncc')
+    await promisify(execFile)(ncc, ['build', entry, '-o', out, ...flags], { cwd: source })
   } catch (error) {
     const output = /** @type {{ stdout?: string, stderr?: string }} */ (error)
     const text = `${output.stderr ?? ''}${output.stdout ?? ''}`.replace(/^\s+at .*$/gm, '').trim()
@@ -290,15 +305,15 @@ const imageList = (count) =>
  * (which shows how much of the time is CPU rather than latency). Besides the wall time it keeps the
  * report's own durationMs: the preflight from its first request to the verdict, every request in
  * it and the start-up not, so that the start-up's jitter on a busy machine does not blur it.
- * @param {{ slow: import('./lib/fake-registry.mjs').FakeRedHat, fast: import('./lib/fake-registry.mjs').FakeRedHat }} registries
+ * @param {{ slow: Place, fast: Place }} places the same registry with and without the delay
  * @param {string} caPath
- * @param {ReturnType<typeof connectionCounter>} connections
+ * @param {number[]} counts numbers of images
  * @returns {Promise<Map<number, HappyFigures>>}
  */
-async function measureHappyPath({ slow, fast }, caPath, connections) {
+async function measureHappyPath({ slow, fast }, caPath, counts) {
   /** @type {Map<number, Record<keyof HappyFigures, number[]>>} */
   const samples = new Map(
-    IMAGE_COUNTS.map((n) => [
+    counts.map((n) => [
       n,
       {
         wall: [],
@@ -311,35 +326,35 @@ async function measureHappyPath({ slow, fast }, caPath, connections) {
     ]),
   )
   /**
-   * @param {import('./lib/fake-registry.mjs').FakeRedHat} registry
+   * @param {Place} place
    * @param {number} n
    */
-  const once = async (registry, n) => {
-    const requestsBefore = registry.requests.length
-    const connectionsBefore = connections.of(registry.port)
+  const once = async (place, n) => {
+    const requestsBefore = place.requests()
+    const connectionsBefore = place.connections()
     const run = await runAction({
       inputs: {
-        registry: registry.host,
+        registry: place.registry,
         username: USERNAME,
         password: SECRET,
         images: imageList(n).join('\n'),
       },
-      env: actionEnv(caPath),
+      env: { ...actionEnv(caPath), ...place.env },
     })
     const report = run.outputs.report ? JSON.parse(run.outputs.report) : undefined
     if (run.outputs.result !== 'ok' || report?.images?.length !== n)
       throw new BenchError(
-        `happy path with ${n} image(s): result '${run.outputs.result}', not ok: ${run.outputs.message ?? run.stdout}`,
+        `happy path (${place.label}) with ${n} image(s): result '${run.outputs.result}', not ok: ${run.outputs.message ?? run.stdout}`,
       )
     return {
       ms: run.durationMs,
       inProcess: Number(report.durationMs),
-      requests: registry.requests.length - requestsBefore,
-      connections: connections.of(registry.port) - connectionsBefore,
+      requests: place.requests() - requestsBefore,
+      connections: place.connections() - connectionsBefore,
     }
   }
   for (let round = 0; round < HAPPY_RUNS; round++) {
-    for (const n of IMAGE_COUNTS) {
+    for (const n of counts) {
       const sample = /** @type {Record<keyof HappyFigures, number[]>} */ (samples.get(n))
       const delayed = await once(slow, n)
       const undelayed = await once(fast, n)
@@ -369,12 +384,12 @@ async function measureHappyPath({ slow, fast }, caPath, connections) {
 /**
  * 3a. skopeo: one `skopeo inspect --raw` process per image, one after another.
  * @param {string} skopeo
- * @param {import('./lib/fake-registry.mjs').FakeRedHat} registry
+ * @param {Place} place
  * @param {string} certDir
  * @param {Record<string, string>} env
  * @returns {Promise<Map<number, number>>}
  */
-async function measureSkopeo(skopeo, registry, certDir, env) {
+async function measureSkopeo(skopeo, place, certDir, env) {
   /** @type {Map<number, number[]>} */
   const samples = new Map(IMAGE_COUNTS.map((n) => [n, []]))
   for (let round = 0; round < RUNS; round++) {
@@ -391,9 +406,9 @@ async function measureSkopeo(skopeo, registry, certDir, env) {
             certDir,
             '--creds',
             `${USERNAME}:${SECRET}`,
-            `docker://${registry.host}/${image}`,
+            `docker://${place.registry}/${image}`,
           ],
-          { env },
+          { env: { ...env, ...place.env } },
         )
         if (run.code !== 0)
           throw new BenchError(`skopeo inspect ${image} failed (${run.code}): ${run.stderr.trim()}`)
@@ -407,13 +422,14 @@ async function measureSkopeo(skopeo, registry, certDir, env) {
 /**
  * 3b. The KB's procedure by hand: ask the token service for a token, then present it to /v2/.
  * @param {string} curl
- * @param {import('./lib/fake-registry.mjs').FakeRedHat} registry
+ * @param {Place} place
  * @param {string} caPath
- * @param {Record<string, string>} env
+ * @param {Record<string, string>} peerEnv
  */
-async function measureCurl(curl, registry, caPath, env) {
+async function measureCurl(curl, place, caPath, peerEnv) {
+  const env = { ...peerEnv, ...place.env }
   const [repository] = imageList(1)[0].split(':')
-  const tokenUrl = `${registry.realm}?service=${SERVICE}&scope=repository:${repository}:pull`
+  const tokenUrl = `${place.realm}?service=${SERVICE}&scope=repository:${repository}:pull`
   /** @type {number[]} */
   const samples = []
   for (let round = 0; round < RUNS; round++) {
@@ -437,7 +453,7 @@ async function measureCurl(curl, registry, caPath, env) {
         caPath,
         '-H',
         `Authorization: Bearer ${value}`,
-        `${registry.url}/v2/`,
+        `https://${place.registry}/v2/`,
       ],
       { env },
     )
@@ -528,8 +544,8 @@ async function main() {
 
   const work = await mkdtemp(join(tmpdir(), 'registry-auth-preflight-bench-'))
   const connections = connectionCounter()
-  /** @type {import('./lib/fake-registry.mjs').FakeRedHat[]} */
-  const servers = []
+  /** @type {Place[]} */
+  const places = []
   const benchStarted = performance.now()
   const loadAtStart = loadavg()[0]
   try {
@@ -540,42 +556,81 @@ async function main() {
     progress(`start-up: ${STARTUP_RUNS} interleaved runs of each command`)
     const startup = await measureStartup(work, floorPath)
 
-    const tls = await makeCertificates(work)
+    const tls = await makeCertificates(work, { names: IMITATED_HOSTS })
     const certDir = join(work, 'skopeo-certs')
     await mkdir(certDir)
     await copyFile(tls.caPath, join(certDir, 'ca.crt'))
-    const images = Object.fromEntries(
-      imageList(Math.max(...IMAGE_COUNTS)).map((ref) => {
-        const [repo, tag] = ref.split(':')
-        return [repo, [tag]]
-      }),
-    )
-    /** @param {number} delayMs */
-    const fake = async (delayMs) => {
-      const server = await startFakeRedHat({
-        tls,
-        users: { [USERNAME]: SECRET },
-        images,
-        delayMs,
-      })
-      servers.push(server)
-      return server
+    const tags = imageList(Math.max(...IMAGE_COUNTS)).map((ref) => ref.split(':'))
+    const users = { [USERNAME]: SECRET }
+
+    /**
+     * registry.redhat.io's imitation (registry and token service on one host, as today), reached
+     * by its name through a CONNECT proxy, as a runner behind a corporate proxy reaches it.
+     * @param {number} delayMs
+     * @returns {Promise<Place>}
+     */
+    const redHat = async (delayMs) => {
+      const repos = Object.fromEntries(tags.map(([repo, tag]) => [repo, { tags: [tag] }]))
+      const imitation = await startRedHatRegistry({ tls, users, repos, delayMs })
+      const proxy = await startConnectProxy({ hosts: imitation.hosts })
+      const servers = Object.values(imitation.servers)
+      /** @type {Place} */
+      const place = {
+        label: 'registry.redhat.io',
+        registry: 'registry.redhat.io',
+        env: { HTTPS_PROXY: proxy.url, https_proxy: proxy.url },
+        realm: RHCC_REALM,
+        requests: () => imitation.requests.length,
+        connections: () => servers.reduce((sum, server) => sum + server.connections, 0),
+        close: async () => {
+          await proxy.close()
+          await imitation.close()
+        },
+      }
+      places.push(place)
+      return place
     }
-    const slow = await fake(DELAY_MS)
-    const fast = await fake(0)
+    /**
+     * The same software on 127.0.0.1:<port>, reached directly: a registry the action knows nothing
+     * of, so the challenge must name its token service before the action can ask it.
+     * @param {number} delayMs
+     * @returns {Promise<Place>}
+     */
+    const anyRegistry = async (delayMs) => {
+      const images = Object.fromEntries(tags.map(([repo, tag]) => [repo, [tag]]))
+      const fake = await startFakeRedHat({ tls, users, images, delayMs })
+      /** @type {Place} */
+      const place = {
+        label: 'a registry reached by address',
+        registry: fake.host,
+        env: {},
+        realm: fake.realm,
+        requests: () => fake.requests.length,
+        connections: () => connections.of(fake.port),
+        close: () => fake.close(),
+      }
+      places.push(place)
+      return place
+    }
+    const home = { slow: await redHat(DELAY_MS), fast: await redHat(0) }
+    const other = { slow: await anyRegistry(DELAY_MS), fast: await anyRegistry(0) }
 
     progress(
       `happy path: ${IMAGE_COUNTS.join(', ')} images, ${HAPPY_RUNS} runs each at ${DELAY_MS} ms and at 0 ms per response`,
     )
-    const happy = await measureHappyPath({ slow, fast }, tls.caPath, connections)
+    const happy = await measureHappyPath(home, tls.caPath, IMAGE_COUNTS)
+    progress(`happy path, a registry reached by address: 1 image, ${HAPPY_RUNS} runs`)
+    const discovered = /** @type {HappyFigures} */ (
+      (await measureHappyPath(other, tls.caPath, [1])).get(1)
+    )
 
-    // Peers get a clean environment too: no proxy, no developer's registry credentials.
+    // Peers get a clean environment too: no developer's proxy or registry credentials.
     const peerEnv = { PATH: process.env.PATH ?? '', HOME: join(work, 'home') }
     await mkdir(peerEnv.HOME)
-    const skopeoTimes = await measureSkopeo(skopeo, slow, certDir, peerEnv)
+    const skopeoTimes = await measureSkopeo(skopeo, home.slow, certDir, peerEnv)
     progress(`curl procedure, ${RUNS} runs`)
-    const curlMs = await measureCurl(curl, slow, tls.caPath, peerEnv)
-    await Promise.all(servers.splice(0).map((server) => server.close()))
+    const curlMs = await measureCurl(curl, home.slow, tls.caPath, peerEnv)
+    await Promise.all(places.splice(0).map((place) => place.close()))
 
     progress(`black hole: timeout ${BLACK_HOLE_TIMEOUT_S} s, retries 0, ${RUNS} runs`)
     const hole = await measureBlackHole(tls.caPath)
@@ -616,7 +671,10 @@ async function main() {
         value: `${Math.round(actionSize.size / 1024)} KiB`,
         ratio: `${fmtX(actionSize.size / floorSize.size)} libraries (${Math.round(floorSize.size / 1024)} KiB)`,
       },
-      { figure: `**2. Happy path**, ${DELAY_MS} ms per response`, value: '' },
+      {
+        figure: `**2. Happy path**, registry.redhat.io through a proxy, ${DELAY_MS} ms per response`,
+        value: '',
+      },
       ...IMAGE_COUNTS.flatMap((n) => {
         const f = figures(n)
         /** @type {Row[]} */
@@ -636,12 +694,6 @@ async function main() {
             figure: `${nImages(n)}: preflight`,
             value: `${fmtMs(f.inProcess)} (${fmtMs(f.inProcessUndelayed)} at 0 ms)`,
             ratio: `${(f.inProcess / DELAY_MS).toFixed(1)} × ${DELAY_MS} ms`,
-            ...(n === one
-              ? {
-                  target: `≤ ${TARGET.oneImageRoundTrips} × ${DELAY_MS} ms`,
-                  pass: f.inProcess <= TARGET.oneImageRoundTrips * DELAY_MS,
-                }
-              : {}),
           },
           {
             figure: `${nImages(n)}: requests, TLS connections`,
@@ -660,9 +712,17 @@ async function main() {
       {
         figure: `${many} vs ${one} image: preflight`,
         value: `${fmtMs(preflight(many))} / ${fmtMs(preflight(one))}`,
-        target: `≤ ${TARGET.hundredVsOne} ×`,
         ratio: fmtX(preflight(many) / preflight(one)),
-        pass: preflight(many) <= TARGET.hundredVsOne * preflight(one),
+      },
+      {
+        figure: '1 image, a registry reached by address: wall time',
+        value: fmtMs(discovered.wall),
+        ratio: `${(discovered.wall / DELAY_MS).toFixed(1)} × ${DELAY_MS} ms`,
+      },
+      {
+        figure: '1 image, a registry reached by address: preflight',
+        value: `${fmtMs(discovered.inProcess)} (${fmtMs(discovered.inProcessUndelayed)} at 0 ms)`,
+        ratio: `${(discovered.inProcess / DELAY_MS).toFixed(1)} × ${DELAY_MS} ms`,
       },
       { figure: `**3. Peers**, same servers, ${DELAY_MS} ms per response`, value: '' },
       ...IMAGE_COUNTS.map((n) => {
@@ -708,8 +768,9 @@ async function main() {
       '- Wall time: the child process, from spawn to exit, start-up included.',
       `- Preflight: the report's own durationMs, from the first request to the verdict, start-up excluded; ` +
         `in brackets the same against a twin of the fake that does not delay (run alternately), the part that is CPU, not latency. ` +
-        `The issue's targets for the happy path are read both ways: with the start-up (wall) and without (preflight).`,
-      '- TLS connections: connections the delayed fake accepted in one run, each a TLS handshake.',
+        `The targets are on the wall time, as the issue defines them; the preflight figures show where that time goes.`,
+      '- Happy path: the imitation of registry.redhat.io (registry and token service on one host, as today), reached by its name through a loopback CONNECT proxy (HTTPS_PROXY), the action with its default registry; the last two rows run the same software on 127.0.0.1:<port>, a registry whose token service only its challenge names, so the token request must wait for it.',
+      '- TLS connections: connections the delayed servers accepted in one run, each a TLS handshake.',
       `- skopeo runs once per image, one process after another, as a pipeline step checking N images would. ` +
         `--raw reads the manifest as the action does, without resolving the index to a platform manifest (which the fake does not serve).`,
       '- curl: the two requests of the KB, one process each, with --cacert.',
@@ -721,7 +782,7 @@ async function main() {
     console.log(lines.join('\n'))
   } finally {
     connections.stop()
-    await Promise.all(servers.map((server) => server.close()))
+    await Promise.all(places.map((place) => place.close()))
     await rm(work, { recursive: true, force: true })
   }
 }
