@@ -5473,7 +5473,6 @@ function describeSuccess(checks, images) {
         : 'no images were listed to check');
     return parts.join(', ');
 }
-/** What /v2/ says about how to authenticate, or why its answer is not a registry's. */
 /** Whether two endpoints name the same token service: the same realm and the same service. */
 function sameTokenService(a, b) {
     return (a.realm !== undefined &&
@@ -5481,6 +5480,7 @@ function sameTokenService(a, b) {
         safeHref(a.realm) === safeHref(b.realm) &&
         a.service === b.service);
 }
+/** What /v2/ says about how to authenticate, or why its answer is not a registry's. */
 function readEndpoint(answer) {
     const host = answer.url.host;
     if (answer.status === 200) {

@@ -809,7 +809,6 @@ function describeSuccess(checks: Check[], images: ImageCheck[]): string {
   return parts.join(', ')
 }
 
-/** What /v2/ says about how to authenticate, or why its answer is not a registry's. */
 /** Whether two endpoints name the same token service: the same realm and the same service. */
 function sameTokenService(a: Endpoint, b: Endpoint): boolean {
   return (
@@ -820,6 +819,7 @@ function sameTokenService(a: Endpoint, b: Endpoint): boolean {
   )
 }
 
+/** What /v2/ says about how to authenticate, or why its answer is not a registry's. */
 function readEndpoint(answer: Answer): Endpoint | Finding {
   const host = answer.url.host
   if (answer.status === 200) {
