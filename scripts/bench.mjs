@@ -4,8 +4,8 @@
 // exits 1 only when it cannot measure (no dist/, no skopeo, a peer that gives the wrong answer).
 //
 // 1. Start-up: dist/index.js ending on an input error, against `node -e 0` and against a bundle built
-//    the same way (ncc, ESM, the flags of `npm run build`) that only loads @actions/core and
-//    @actions/http-client (scripts/bench/libraries-only.ts, built into a temp dir here).
+//    the same way (scripts/build.mjs) that only loads @actions/core and @actions/http-client
+//    (scripts/bench/libraries-only.ts, built into a temp dir here).
 // 2. Round trips: the whole happy path with every response delayed by DELAY_MS, for 1, 10 and 100
 //    images (100 repositories, one tag each), against the imitation of registry.redhat.io (the
 //    action's default registry) reached by its name through a loopback CONNECT proxy; and, for one
@@ -170,50 +170,25 @@ function connectionCounter() {
   }
 }
 
-/** ncc's flags in `npm run build` when its script cannot be read. */
-const DEFAULT_BUILD_FLAGS = ['--source-map', '--license', 'licenses.txt']
+const BUILD_SCRIPT = join(ROOT, 'scripts', 'build.mjs')
 
 /**
- * The flags `npm run build` gives ncc (`ncc build <entry> -o <dir> <flags>`), without the entry and
- * the output directory, so that the floor is built the same way as dist/ even when the build changes.
- * @returns {Promise<string[]>}
- */
-async function buildFlags() {
-  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'))
-  const words = String(pkg.scripts?.build ?? '')
-    .trim()
-    .split(/\s+/)
-  if (words[0] !== 'ncc' || words[1] !== 'build') return DEFAULT_BUILD_FLAGS
-  /** @type {string[]} */
-  const flags = []
-  let entry = false
-  for (let i = 2; i < words.length; i++) {
-    const word = words[i]
-    if (['&&', '||', ';', '|'].includes(word)) break
-    if (word === '-o' || word === '--out') i++
-    else if (!entry && !word.startsWith('-')) entry = true
-    else flags.push(word)
-  }
-  return flags
-}
-
-/**
- * Builds the libraries-only floor the way dist/ is built: ncc with the flags of `npm run build` and
- * the project's compiler options. It builds from a scratch directory holding a copy of the source, a tsconfig.json
- * that names that one file, and a link to node_modules, so that a type error elsewhere in the project
- * (ncc type-checks the whole tsconfig project) cannot stop the bench.
+ * Builds the libraries-only floor the way dist/ is built: scripts/build.mjs (ncc, CommonJS, no
+ * source map) with the project's compiler options. It builds from a scratch directory holding a
+ * copy of the source, a tsconfig.json that names that one file, and a link to node_modules, so that
+ * a type error elsewhere in the project (ncc type-checks the whole tsconfig project) cannot stop the
+ * bench.
  * @param {string} work
- * @param {string[]} flags
  * @returns {Promise<string>} the path of the floor's index.js
  */
-async function buildFloor(work, flags) {
+async function buildFloor(work) {
   const source = join(work, 'floor-src')
   const out = join(work, 'floor')
   await mkdir(source)
   const entry = join(source, basename(FLOOR_SOURCE))
   await copyFile(join(ROOT, FLOOR_SOURCE), entry)
   await symlink(join(ROOT, 'node_modules'), join(source, 'node_modules'), 'dir')
-  // ESM output, as for dist/: ncc follows the package's "type".
+  // The project's package type, for the sources: ESM, as src/ is.
   await writeFile(join(source, 'package.json'), JSON.stringify({ type: 'module', private: true }))
   const project = JSON.parse(await readFile(join(ROOT, 'tsconfig.json'), 'utf8'))
   // Without the project's `paths`: they swap undici out of dist/ (src/undici-left-out.ts), and the
@@ -227,12 +202,11 @@ async function buildFloor(work, flags) {
   await writeFile(join(source, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2))
   try {
     // From the scratch directory: ncc reads the tsconfig.json of its working directory for `paths`.
-    const ncc = join(ROOT, 'node_modules', '.bin', 'ncc')
-    await promisify(execFile)(ncc, ['build', entry, '-o', out, ...flags], { cwd: source })
+    await promisify(execFile)(process.execPath, [BUILD_SCRIPT, entry, out], { cwd: source })
   } catch (error) {
     const output = /** @type {{ stdout?: string, stderr?: string }} */ (error)
     const text = `${output.stderr ?? ''}${output.stdout ?? ''}`.replace(/^\s+at .*$/gm, '').trim()
-    throw new BenchError(`cannot build ${FLOOR_SOURCE} with ncc: ${text || String(error)}`)
+    throw new BenchError(`cannot build ${FLOOR_SOURCE}: ${text || String(error)}`)
   }
   return join(out, 'index.js')
 }
@@ -549,9 +523,8 @@ async function main() {
   const benchStarted = performance.now()
   const loadAtStart = loadavg()[0]
   try {
-    const flags = await buildFlags()
-    progress(`building ${FLOOR_SOURCE} with ncc ${flags.join(' ')}`)
-    const floorPath = await buildFloor(work, flags)
+    progress(`building ${FLOOR_SOURCE} with scripts/build.mjs`)
+    const floorPath = await buildFloor(work)
 
     progress(`start-up: ${STARTUP_RUNS} interleaved runs of each command`)
     const startup = await measureStartup(work, floorPath)
@@ -764,7 +737,7 @@ async function main() {
         `Node ${process.version}, ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${skopeoVersion}, ${curlVersion}. ` +
         `The bench took ${Math.round((performance.now() - benchStarted) / 1000)} s; ` +
         `load average ${loadAtStart.toFixed(1)} at its start and ${loadavg()[0].toFixed(1)} at its end (a busy machine blurs the figures).`,
-      `- Start-up: the libraries-only bundle is ${FLOOR_SOURCE}, built with the flags of npm run build (ncc build … ${flags.join(' ')}).`,
+      `- Start-up: the libraries-only bundle is ${FLOOR_SOURCE}, built as dist/ is (scripts/build.mjs: ncc, CommonJS, no source map).`,
       '- Wall time: the child process, from spawn to exit, start-up included.',
       `- Preflight: the report's own durationMs, from the first request to the verdict, start-up excluded; ` +
         `in brackets the same against a twin of the fake that does not delay (run alternately), the part that is CPU, not latency. ` +

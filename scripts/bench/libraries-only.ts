@@ -1,8 +1,8 @@
 /**
- * The start-up floor of `npm run bench`: a bundle built as dist/index.js is (ncc, ESM, the flags of
- * `npm run build`) that only loads the action's two runtime libraries and ends, as the action does
- * on an input error, with setFailed. @actions/http-client (which @actions/core imports too) pulls in
- * undici, which is most of what this floor costs. The bench builds it into a temporary directory at
+ * The start-up floor of `npm run bench`: a bundle built as dist/index.js is (scripts/build.mjs: ncc,
+ * CommonJS, no source map) that only loads the action's two runtime libraries and ends, as the
+ * action does on an input error, with setFailed. @actions/http-client (which @actions/core imports
+ * too) pulls in undici, which is most of what this floor costs. The bench builds it into a temporary directory at
  * run time: nothing generated from it is committed.
  */
 import * as core from '@actions/core'
