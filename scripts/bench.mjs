@@ -37,10 +37,12 @@ import { makeCertificates } from './lib/tls.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FLOOR_SOURCE = 'scripts/bench/libraries-only.ts'
+/** The happy path's floor: the same requests for one image, by node:https alone. */
+const REQUESTS_FLOOR = join(ROOT, 'scripts', 'bench', 'requests-only.cjs')
 
 const DELAY_MS = 50
 const STARTUP_RUNS = 7
-const HAPPY_RUNS = 5
+const HAPPY_RUNS = 7
 const RUNS = 3
 const IMAGE_COUNTS = [1, 10, 100]
 const BLACK_HOLE_TIMEOUT_S = 2
@@ -87,6 +89,8 @@ const SERVICE = 'docker-registry'
  * @property {number} inProcessUndelayed the same with no delay
  * @property {number} requests requests the delayed fake received in one run
  * @property {number} connections connections (TLS handshakes) it accepted in one run
+ * @property {number} [floor] wall time of scripts/bench/requests-only.cjs, delayed (1 image, home
+ *   case only): the same requests with node:https alone
  */
 
 /**
@@ -278,13 +282,16 @@ const imageList = (count) =>
  * 2. The happy path against the delayed fake registry and, alternately, against an undelayed twin
  * (which shows how much of the time is CPU rather than latency). Besides the wall time it keeps the
  * report's own durationMs: the preflight from its first request to the verdict, every request in
- * it and the start-up not, so that the start-up's jitter on a busy machine does not blur it.
+ * it and the start-up not, so that the start-up's jitter on a busy machine does not blur it. With
+ * `floor`, each round also runs scripts/bench/requests-only.cjs for one image, right after the
+ * action, in the same environment.
  * @param {{ slow: Place, fast: Place }} places the same registry with and without the delay
  * @param {string} caPath
  * @param {number[]} counts numbers of images
+ * @param {{ floor?: boolean }} [options]
  * @returns {Promise<Map<number, HappyFigures>>}
  */
-async function measureHappyPath({ slow, fast }, caPath, counts) {
+async function measureHappyPath({ slow, fast }, caPath, counts, { floor = false } = {}) {
   /** @type {Map<number, Record<keyof HappyFigures, number[]>>} */
   const samples = new Map(
     counts.map((n) => [
@@ -296,9 +303,26 @@ async function measureHappyPath({ slow, fast }, caPath, counts) {
         inProcessUndelayed: [],
         requests: [],
         connections: [],
+        floor: [],
       },
     ]),
   )
+  /**
+   * The floor for one image: the same inputs and environment, the same requests, nothing else.
+   * @param {Place} place
+   */
+  const floorOnce = async (place) => {
+    const run = await runAction({
+      script: REQUESTS_FLOOR,
+      inputs: { username: USERNAME, password: SECRET, images: imageList(1)[0] },
+      env: { ...actionEnv(caPath), ...place.env },
+    })
+    if (run.outputs.result !== 'ok')
+      throw new BenchError(
+        `the requests-only floor (${place.label}): '${run.outputs.result}', not ok: ${run.stderr}`,
+      )
+    return run.durationMs
+  }
   /**
    * @param {Place} place
    * @param {number} n
@@ -338,6 +362,7 @@ async function measureHappyPath({ slow, fast }, caPath, counts) {
       sample.inProcessUndelayed.push(undelayed.inProcess)
       sample.requests.push(delayed.requests)
       sample.connections.push(delayed.connections)
+      if (floor && n === 1) sample.floor.push(await floorOnce(slow))
     }
   }
   return new Map(
@@ -350,6 +375,7 @@ async function measureHappyPath({ slow, fast }, caPath, counts) {
         inProcessUndelayed: median(s.inProcessUndelayed),
         requests: median(s.requests),
         connections: median(s.connections),
+        ...(s.floor.length ? { floor: median(s.floor) } : {}),
       },
     ]),
   )
@@ -591,7 +617,7 @@ async function main() {
     progress(
       `happy path: ${IMAGE_COUNTS.join(', ')} images, ${HAPPY_RUNS} runs each at ${DELAY_MS} ms and at 0 ms per response`,
     )
-    const happy = await measureHappyPath(home, tls.caPath, IMAGE_COUNTS)
+    const happy = await measureHappyPath(home, tls.caPath, IMAGE_COUNTS, { floor: true })
     progress(`happy path, a registry reached by address: 1 image, ${HAPPY_RUNS} runs`)
     const discovered = /** @type {HappyFigures} */ (
       (await measureHappyPath(other, tls.caPath, [1])).get(1)
@@ -673,6 +699,12 @@ async function main() {
             value: `${f.requests}, ${f.connections}`,
           },
         ]
+        if (f.floor !== undefined)
+          lines.splice(1, 0, {
+            figure: `${nImages(n)}: the same requests by \`node:https\` alone: wall time`,
+            value: fmtMs(f.floor),
+            ratio: `${(f.floor / DELAY_MS).toFixed(1)} × ${DELAY_MS} ms; the action ${fmtX(f.wall / f.floor)}`,
+          })
         return lines
       }),
       {
@@ -743,6 +775,7 @@ async function main() {
         `in brackets the same against a twin of the fake that does not delay (run alternately), the part that is CPU, not latency. ` +
         `The targets are on the wall time, as the issue defines them; the preflight figures show where that time goes.`,
       '- Happy path: the imitation of registry.redhat.io (registry and token service on one host, as today), reached by its name through a loopback CONNECT proxy (HTTPS_PROXY), the action with its default registry; the last two rows run the same software on 127.0.0.1:<port>, a registry whose token service only its challenge names, so the token request must wait for it.',
+      "- The same requests by node:https alone: scripts/bench/requests-only.cjs, run like the action and right after it in each round: the four requests of one image, in the same two waves, through the same proxy, and nothing else. What Node itself needs for this work here; the action's time above it is its own.",
       '- TLS connections: connections the delayed servers accepted in one run, each a TLS handshake.',
       `- skopeo runs once per image, one process after another, as a pipeline step checking N images would. ` +
         `--raw reads the manifest as the action does, without resolving the index to a platform manifest (which the fake does not serve).`,

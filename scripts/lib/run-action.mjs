@@ -25,6 +25,8 @@ const ACTION_YML = fileURLToPath(new URL('../../action.yml', import.meta.url))
  * @property {number} [timeoutMs] kill the action (SIGKILL) after this long; default 60000
  * @property {boolean} [applyDefaults] set action.yml's defaults for inputs not given, as the
  *   runner does; default true
+ * @property {string} [script] what to run in the action's place, in the same environment (the
+ *   bench's floors); default dist/index.js
  *
  * @typedef {object} RunResult
  * @property {number | null} code exit code; null when the process was killed
@@ -179,9 +181,14 @@ export async function runAction({
   cwd,
   timeoutMs = 60_000,
   applyDefaults = true,
+  script = ACTION_PATH,
 } = {}) {
-  if (!existsSync(ACTION_PATH))
-    throw new Error(`${ACTION_PATH} does not exist: run npm run build first`)
+  if (!existsSync(script))
+    throw new Error(
+      script === ACTION_PATH
+        ? `${ACTION_PATH} does not exist: run npm run build first`
+        : `${script} does not exist`,
+    )
   const temp = await mkdtemp(join(tmpdir(), 'run-action-'))
   try {
     const files = {
@@ -214,7 +221,7 @@ export async function runAction({
     })
 
     const started = performance.now()
-    const run = await runNode(ACTION_PATH, childEnv, workspace, timeoutMs)
+    const run = await runNode(script, childEnv, workspace, timeoutMs)
     const durationMs = Math.round(performance.now() - started)
     const [outputs, summary] = await Promise.all([
       readFile(files.GITHUB_OUTPUT, 'utf8').then(parseFileCommands),
