@@ -9,7 +9,8 @@
 // Usage: node scripts/build.mjs [entry] [out-dir]   (defaults: src/index.ts dist)
 // Like `ncc build`, it reads the tsconfig.json of the working directory (its `paths` leave undici
 // out, see src/undici-left-out.ts), replaces the .js files of the output directory, and writes the
-// licences of the bundled packages to licenses.txt. No source map: its loader costs start-up.
+// licences of the bundled packages to licenses.txt. No source map: its loader costs start-up. No
+// build cache (see below).
 import ncc from '@vercel/ncc'
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve } from 'node:path'
@@ -19,6 +20,10 @@ const outDir = resolve(out)
 
 const { code, assets } = await ncc(resolve(entry), {
   esm: false,
+  // ncc's build cache is keyed by the entry's path and ncc's version, not by `esm`: a cache left by
+  // an ESM build of the same path (the ncc CLI's default) gives ESM externals inside a CommonJS
+  // bundle. Every build starts clean, so that a fresh clone builds the same dist/ as this one.
+  cache: false,
   sourceMap: false,
   license: 'licenses.txt',
   quiet: true,
