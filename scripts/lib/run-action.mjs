@@ -26,7 +26,7 @@ const ACTION_YML = fileURLToPath(new URL('../../action.yml', import.meta.url))
  * @property {boolean} [applyDefaults] set action.yml's defaults for inputs not given, as the
  *   runner does; default true
  * @property {string} [script] what to run in the action's place, in the same environment (the
- *   bench's floors); default dist/index.js
+ *   bench's requests-only floor); default dist/index.js
  *
  * @typedef {object} RunResult
  * @property {number | null} code exit code; null when the process was killed
