@@ -13,6 +13,10 @@
 // 3. Peers on the same work: `skopeo inspect --raw` once per image, one process after another, as a
 //    pipeline step checking N images would; and the KB's curl procedure (token, then /v2/) for one.
 // 4. A black hole (accepts, never answers) as the registry, timeout 2 s, retries 0: time to verdict.
+//
+// The action and its two floors run on the Node that action.yml names (runs.using), as a runner runs
+// them, when scripts/install-runner-node.sh has put it in .peers/; else on this machine's Node, and
+// the table says so. The servers, the proxy and the bench itself run on this machine's Node.
 import { execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import dc from 'node:diagnostics_channel'
@@ -91,6 +95,8 @@ const SERVICE = 'docker-registry'
  * @property {number} connections connections (TLS handshakes) it accepted in one run
  * @property {number} [floor] wall time of scripts/bench/requests-only.cjs, delayed (1 image, home
  *   case only): the same requests with node:https alone
+ * @property {number} [machine] wall time, delayed, of the action on this machine's Node when the
+ *   runtime is another (1 image, home case only)
  */
 
 /**
@@ -132,6 +138,38 @@ function which(name) {
     if (dir && existsSync(path)) return path
   }
   return undefined
+}
+
+/**
+ * @typedef {object} Runtime the Node that runs the action and its floors
+ * @property {string} path
+ * @property {string} version
+ * @property {string} declared action.yml's runs.using (node24)
+ * @property {boolean} declaredMissing the declared Node is not installed: this is the machine's
+ */
+
+/**
+ * The Node a runner starts the action with: the one action.yml names, as installed in .peers/ by
+ * scripts/install-runner-node.sh; this machine's Node when it is not there.
+ * @returns {Promise<Runtime>}
+ */
+async function actionRuntime() {
+  const yml = await readFile(join(ROOT, 'action.yml'), 'utf8')
+  const declared = /^\s*using:\s*['"]?(node(\d+))/m.exec(yml)
+  if (!declared) throw new BenchError('action.yml names no node runtime (runs.using)')
+  const path = join(ROOT, '.peers', declared[1], 'bin', 'node')
+  if (existsSync(path)) {
+    const { stdout } = await promisify(execFile)(path, ['--version'])
+    const version = stdout.trim()
+    if (version.startsWith(`v${declared[2]}.`))
+      return { path, version, declared: declared[1], declaredMissing: false }
+  }
+  return {
+    path: process.execPath,
+    version: process.version,
+    declared: declared[1],
+    declaredMissing: true,
+  }
 }
 
 /**
@@ -219,9 +257,10 @@ async function buildFloor(work) {
  * 1. Start-up, interleaved so that the three commands share whatever the machine is doing.
  * @param {string} work
  * @param {string} floorPath
+ * @param {string} node the Node that runs all three
  * @returns {Promise<{ node: number, floor: number, action: number }>}
  */
-async function measureStartup(work, floorPath) {
+async function measureStartup(work, floorPath, node) {
   const workspace = join(work, 'startup-workspace')
   await mkdir(workspace, { recursive: true })
   const files = {
@@ -252,7 +291,7 @@ async function measureStartup(work, floorPath) {
       Object.entries(commands)
     )) {
       await Promise.all(Object.values(files).map((file) => writeFile(file, '')))
-      const run = await timed(process.execPath, args, { env, cwd: workspace })
+      const run = await timed(node, args, { env, cwd: workspace })
       const expected = name === 'node' ? 0 : 1
       if (run.code !== expected)
         throw new BenchError(
@@ -284,14 +323,20 @@ const imageList = (count) =>
  * report's own durationMs: the preflight from its first request to the verdict, every request in
  * it and the start-up not, so that the start-up's jitter on a busy machine does not blur it. With
  * `floor`, each round also runs scripts/bench/requests-only.cjs for one image, right after the
- * action, in the same environment.
+ * action, in the same environment; with `machineNode`, the action for one image once more, on that
+ * Node (this machine's, when the runtime is another).
  * @param {{ slow: Place, fast: Place }} places the same registry with and without the delay
  * @param {string} caPath
  * @param {number[]} counts numbers of images
- * @param {{ floor?: boolean }} [options]
+ * @param {{ node: string, floor?: boolean, machineNode?: string }} options `node` runs the action
  * @returns {Promise<Map<number, HappyFigures>>}
  */
-async function measureHappyPath({ slow, fast }, caPath, counts, { floor = false } = {}) {
+async function measureHappyPath(
+  { slow, fast },
+  caPath,
+  counts,
+  { node, floor = false, machineNode },
+) {
   /** @type {Map<number, Record<keyof HappyFigures, number[]>>} */
   const samples = new Map(
     counts.map((n) => [
@@ -304,6 +349,7 @@ async function measureHappyPath({ slow, fast }, caPath, counts, { floor = false 
         requests: [],
         connections: [],
         floor: [],
+        machine: [],
       },
     ]),
   )
@@ -313,6 +359,7 @@ async function measureHappyPath({ slow, fast }, caPath, counts, { floor = false 
    */
   const floorOnce = async (place) => {
     const run = await runAction({
+      node,
       script: REQUESTS_FLOOR,
       inputs: { username: USERNAME, password: SECRET, images: imageList(1)[0] },
       env: { ...actionEnv(caPath), ...place.env },
@@ -326,11 +373,13 @@ async function measureHappyPath({ slow, fast }, caPath, counts, { floor = false 
   /**
    * @param {Place} place
    * @param {number} n
+   * @param {string} [on] the Node to run the action on, if not `node`
    */
-  const once = async (place, n) => {
+  const once = async (place, n, on = node) => {
     const requestsBefore = place.requests()
     const connectionsBefore = place.connections()
     const run = await runAction({
+      node: on,
       inputs: {
         registry: place.registry,
         username: USERNAME,
@@ -363,6 +412,7 @@ async function measureHappyPath({ slow, fast }, caPath, counts, { floor = false 
       sample.requests.push(delayed.requests)
       sample.connections.push(delayed.connections)
       if (floor && n === 1) sample.floor.push(await floorOnce(slow))
+      if (machineNode && n === 1) sample.machine.push((await once(slow, 1, machineNode)).ms)
     }
   }
   return new Map(
@@ -376,6 +426,7 @@ async function measureHappyPath({ slow, fast }, caPath, counts, { floor = false 
         requests: median(s.requests),
         connections: median(s.connections),
         ...(s.floor.length ? { floor: median(s.floor) } : {}),
+        ...(s.machine.length ? { machine: median(s.machine) } : {}),
       },
     ]),
   )
@@ -466,14 +517,16 @@ async function measureCurl(curl, place, caPath, peerEnv) {
 /**
  * 4. A registry that accepts the connection and never answers.
  * @param {string} caPath
+ * @param {string} node
  */
-async function measureBlackHole(caPath) {
+async function measureBlackHole(caPath, node) {
   const hole = await startBlackHole()
   try {
     /** @type {number[]} */
     const samples = []
     for (let round = 0; round < RUNS; round++) {
       const run = await runAction({
+        node,
         inputs: {
           registry: hole.host,
           username: USERNAME,
@@ -542,6 +595,18 @@ async function main() {
       'openssl is not on PATH (it makes the throwaway CA): apt-get install openssl',
     )
 
+  const runtime = await actionRuntime()
+  if (runtime.declaredMissing)
+    progress(
+      `action.yml runs the action on ${runtime.declared}, which is not in .peers/ (bash scripts/install-runner-node.sh installs it): the action runs on this machine's Node ${runtime.version} instead`,
+    )
+  else
+    progress(
+      `the action and its floors run on ${runtime.version}, action.yml's ${runtime.declared}`,
+    )
+  // This machine's Node too, for one figure, when the action's runtime is another.
+  const machineNode = runtime.path === process.execPath ? undefined : process.execPath
+
   const work = await mkdtemp(join(tmpdir(), 'registry-auth-preflight-bench-'))
   const connections = connectionCounter()
   /** @type {Place[]} */
@@ -553,7 +618,7 @@ async function main() {
     const floorPath = await buildFloor(work)
 
     progress(`start-up: ${STARTUP_RUNS} interleaved runs of each command`)
-    const startup = await measureStartup(work, floorPath)
+    const startup = await measureStartup(work, floorPath, runtime.path)
 
     const tls = await makeCertificates(work, { names: IMITATED_HOSTS })
     const certDir = join(work, 'skopeo-certs')
@@ -617,10 +682,14 @@ async function main() {
     progress(
       `happy path: ${IMAGE_COUNTS.join(', ')} images, ${HAPPY_RUNS} runs each at ${DELAY_MS} ms and at 0 ms per response`,
     )
-    const happy = await measureHappyPath(home, tls.caPath, IMAGE_COUNTS, { floor: true })
+    const happy = await measureHappyPath(home, tls.caPath, IMAGE_COUNTS, {
+      node: runtime.path,
+      floor: true,
+      machineNode,
+    })
     progress(`happy path, a registry reached by address: 1 image, ${HAPPY_RUNS} runs`)
     const discovered = /** @type {HappyFigures} */ (
-      (await measureHappyPath(other, tls.caPath, [1])).get(1)
+      (await measureHappyPath(other, tls.caPath, [1], { node: runtime.path })).get(1)
     )
 
     // Peers get a clean environment too: no developer's proxy or registry credentials.
@@ -632,7 +701,7 @@ async function main() {
     await Promise.all(places.splice(0).map((place) => place.close()))
 
     progress(`black hole: timeout ${BLACK_HOLE_TIMEOUT_S} s, retries 0, ${RUNS} runs`)
-    const hole = await measureBlackHole(tls.caPath)
+    const hole = await measureBlackHole(tls.caPath, runtime.path)
 
     const [actionSize, floorSize] = await Promise.all([stat(ACTION_PATH), stat(floorPath)])
     const skopeoVersion = (await timed(skopeo, ['--version'], { env: peerEnv })).stdout.trim()
@@ -699,6 +768,12 @@ async function main() {
             value: `${f.requests}, ${f.connections}`,
           },
         ]
+        if (f.machine !== undefined)
+          lines.splice(1, 0, {
+            figure: `${nImages(n)}: wall time on this machine's Node ${process.version}`,
+            value: fmtMs(f.machine),
+            ratio: `${(f.machine / DELAY_MS).toFixed(1)} × ${DELAY_MS} ms`,
+          })
         if (f.floor !== undefined)
           lines.splice(1, 0, {
             figure: `${nImages(n)}: the same requests by \`node:https\` alone: wall time`,
@@ -766,9 +841,17 @@ async function main() {
       renderTable(rows),
       '',
       `Medians of ${STARTUP_RUNS} runs (start-up), ${HAPPY_RUNS} (happy path) and ${RUNS} (the rest). ` +
-        `Node ${process.version}, ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${skopeoVersion}, ${curlVersion}. ` +
+        `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${skopeoVersion}, ${curlVersion}. ` +
         `The bench took ${Math.round((performance.now() - benchStarted) / 1000)} s; ` +
         `load average ${loadAtStart.toFixed(1)} at its start and ${loadavg()[0].toFixed(1)} at its end (a busy machine blurs the figures).`,
+      runtime.declaredMissing
+        ? `- Node: the action and its floors ran on this machine's Node ${runtime.version}, not on ${runtime.declared}, which action.yml names and a runner uses: it is not in .peers/ (bash scripts/install-runner-node.sh).`
+        : `- Node: the action and its floors ran on ${runtime.version}, the ${runtime.declared} that action.yml names, as a runner runs them (.peers/, from scripts/install-runner-node.sh); the servers, the proxy and the bench on this machine's ${process.version}.`,
+      ...(machineNode
+        ? [
+            `- On this machine's Node: the 1-image run once more per round, on ${process.version}, which runs the tests here but not the action on a runner. Node 20 parses its bundled root certificates on the main thread, before any JavaScript when NODE_EXTRA_CA_CERTS is set (as here, for the bench's CA), else at the first TLS connection; Node 24 does it on another thread.`,
+          ]
+        : []),
       `- Start-up: the libraries-only bundle is ${FLOOR_SOURCE}, built as dist/ is (scripts/build.mjs: ncc, CommonJS, no source map).`,
       '- Wall time: the child process, from spawn to exit, start-up included.',
       `- Preflight: the report's own durationMs, from the first request to the verdict, start-up excluded; ` +

@@ -27,6 +27,8 @@ const ACTION_YML = fileURLToPath(new URL('../../action.yml', import.meta.url))
  *   runner does; default true
  * @property {string} [script] what to run in the action's place, in the same environment (the
  *   bench's requests-only floor); default dist/index.js
+ * @property {string} [node] the node binary that runs it; default this process's (the bench runs
+ *   the action on the Node that action.yml names, when it is installed)
  *
  * @typedef {object} RunResult
  * @property {number | null} code exit code; null when the process was killed
@@ -140,15 +142,16 @@ function definedOnly(layers) {
 /**
  * Runs the script with node, collecting its output; kills it once timeoutMs has passed (SIGKILL:
  * an action that hangs on a socket may well ignore gentler signals).
+ * @param {string} node
  * @param {string} script
  * @param {Record<string, string>} env
  * @param {string} cwd
  * @param {number} timeoutMs
  * @returns {Promise<Pick<RunResult, 'code' | 'signal' | 'timedOut' | 'stdout' | 'stderr'>>}
  */
-function runNode(script, env, cwd, timeoutMs) {
+function runNode(node, script, env, cwd, timeoutMs) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(node, [script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk))
@@ -182,6 +185,7 @@ export async function runAction({
   timeoutMs = 60_000,
   applyDefaults = true,
   script = ACTION_PATH,
+  node = process.execPath,
 } = {}) {
   if (!existsSync(script))
     throw new Error(
@@ -221,7 +225,7 @@ export async function runAction({
     })
 
     const started = performance.now()
-    const run = await runNode(script, childEnv, workspace, timeoutMs)
+    const run = await runNode(node, script, childEnv, workspace, timeoutMs)
     const durationMs = Math.round(performance.now() - started)
     const [outputs, summary] = await Promise.all([
       readFile(files.GITHUB_OUTPUT, 'utf8').then(parseFileCommands),
