@@ -623,6 +623,46 @@ describe('redirects and secrets', () => {
   })
 })
 
+describe('many repositories', () => {
+  test('at most `concurrency` requests in flight, and every token is asked for before a manifest check takes a place', async () => {
+    const repos = Array.from({ length: 10 }, (_, i) => `team/app-${i}`)
+    const arrivals: string[] = []
+    let inFlight = 0
+    let most = 0
+    /** Answers 5 ms late, so that requests overlap and the bound shows. */
+    const late =
+      (kind: string, status: number, body: nock.Body, headers: Record<string, string>) =>
+      async (): Promise<[number, nock.Body, Record<string, string>]> => {
+        arrivals.push(kind)
+        most = Math.max(most, ++inFlight)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        inFlight--
+        return [status, body, headers]
+      }
+    const api = challenge()
+      .get(REALM_PATH)
+      .query(true)
+      .times(repos.length)
+      .reply(late('token', 200, { token: TOKEN }, API))
+      .get('/v2/')
+      .matchHeader('authorization', `Bearer ${TOKEN}`)
+      .reply(late('/v2/', 200, {}, API))
+      .head(/^\/v2\/team\/app-\d\/manifests\/latest$/)
+      .times(repos.length)
+      .reply(late('manifest', 200, '', API))
+
+    const r = await run({}, repos) // concurrency 4
+
+    expect(api.isDone()).toBe(true)
+    expect(r.report.result).toBe('ok')
+    expect(r.report.images.map((i) => i.outcome)).toEqual(repos.map(() => 'passed'))
+    expect(most).toBe(4)
+    expect(arrivals.filter((a) => a === 'token')).toHaveLength(repos.length)
+    expect(arrivals.lastIndexOf('token')).toBeLessThan(arrivals.indexOf('manifest'))
+    expectNoLeak(r)
+  })
+})
+
 describe('images on other registries', () => {
   test('are checked anonymously: no credential goes to a host the user did not name', async () => {
     authorized()

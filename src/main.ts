@@ -11,7 +11,8 @@ import { renderSummary } from './summary.js'
 import { quote } from './text.js'
 
 export const VERSION = '0.1.0'
-const CONCURRENCY = 16
+// Requests in flight at once: tokens and manifest checks together, on up to as many connections.
+const CONCURRENCY = 32
 
 export async function run(): Promise<void> {
   try {
