@@ -3410,17 +3410,24 @@ const external_node_net_namespaceObject = require("node:net");
 
 class InvalidProxy extends Error {
 }
+/**
+ * Which proxy setting applies: the `proxy` input, else `HTTPS_PROXY`, else `https_proxy`. Upper
+ * case first, as Go reads them: the tools that pull (docker, podman, skopeo) are Go. The route, the
+ * mask and every message about the proxy use this one answer.
+ */
+function chooseProxy(input, env) {
+    if (input.trim())
+        return { source: 'input', value: input.trim() };
+    for (const name of ['HTTPS_PROXY', 'https_proxy']) {
+        const value = env[name]?.trim();
+        if (value)
+            return { source: name, value };
+    }
+    return { source: 'none', value: '' };
+}
 /** Reads the proxy from the `proxy` input, else from the environment, and `no_proxy` either way. */
 function resolveProxySettings(input, env) {
-    let source = 'none';
-    let value = input.trim();
-    if (value)
-        source = 'input';
-    // Upper case first, as Go reads them: the tools that pull (docker, podman, skopeo) are Go.
-    else if (env.HTTPS_PROXY?.trim())
-        [source, value] = ['HTTPS_PROXY', env.HTTPS_PROXY.trim()];
-    else if (env.https_proxy?.trim())
-        [source, value] = ['https_proxy', env.https_proxy.trim()];
+    const { source, value } = chooseProxy(input, env);
     const noProxyRaw = env.NO_PROXY ?? env.no_proxy;
     const noProxySource = env.NO_PROXY !== undefined ? 'NO_PROXY' : env.no_proxy !== undefined ? 'no_proxy' : undefined;
     const noProxy = (noProxyRaw ?? '')
@@ -3554,20 +3561,85 @@ function ipToBigInt(ip, family) {
 
 ;// CONCATENATED MODULE: ./src/text.ts
 /**
+ * Text that goes into a line a person reads: a user's value quoted back in an error, and text a
+ * server sent. Both are bounded, one line, free of control characters and of credentials.
+ */
+/**
  * A user's value quoted back in an error or warning: one line, short, control characters shown
- * as \xNN, and anything shaped like URL credentials (`user:secret@`) blanked, since a value
+ * as \xNN, and the userinfo of anything shaped like a URL with credentials blanked, since a value
  * in the wrong input may carry them.
  */
 function quote(value, max = 80) {
     // Bounded before any pattern runs over it: inputs can be megabytes long.
     const head = value.slice(0, max * 4);
-    const redacted = head.includes('@')
-        ? head.replace(/[^\s/@]+@/g, (m) => (m.includes(':') ? '***@' : m))
-        : head;
+    const redacted = redactUserinfo(head);
     const shown = redacted.length > max || value.length > head.length ? `${redacted.slice(0, max)}…` : redacted;
     return shown.replace(
     // eslint-disable-next-line no-control-regex
     /[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+/**
+ * Blanks the userinfo of every URL-like word: `scheme://user:pass@host` and `user:pass@host`.
+ * The password may hold any character but white space, `@` and `/` included, so the userinfo runs
+ * to the word's last `@`: `https://u:se/cret@host` and `u:p@ss@host` both become `***@host`.
+ */
+function redactUserinfo(text) {
+    if (!text.includes('@'))
+        return text;
+    return text.replace(/\S+/g, (word) => {
+        const at = word.lastIndexOf('@');
+        if (at < 0)
+            return word;
+        // What comes before the userinfo: up to a scheme's `://` (`proxy=http://`), or a quote or
+        // bracket that belongs to the sentence.
+        const prefix = /^(?:[^@]*?[a-z][a-z0-9+.-]*:\/\/|["'(<[]+)/i.exec(word)?.[0] ?? '';
+        const userinfo = word.slice(prefix.length, at);
+        // `name@host` (an e-mail address, a digest) carries no password; `user:secret@` does.
+        if (!userinfo.includes(':'))
+            return word;
+        return `${prefix}***${word.slice(at)}`;
+    });
+}
+/** The most of a server's text that reaches a report: enough for a sentence, not a page. */
+const SERVER_TEXT_LIMIT = 300;
+/**
+ * The one gate between what a server sent and what the action writes. A server can quote the
+ * request back (`access denied for authorization "Bearer eyJ…"`), so every secret the run knows,
+ * in every form it may take in text, is cut out; control characters and line breaks go, and the
+ * text is capped. Markdown and HTML are left for the writer to escape: this is about content.
+ */
+class Scrubber {
+    secrets = new Set();
+    /** Registers a secret: the value itself and its encodings (URL, base64) are cut from text. */
+    add(secret) {
+        for (const form of encodings(secret))
+            if (form.length >= 3)
+                this.secrets.add(form);
+    }
+    /** Server text made safe to show: secrets replaced by `***`, one line, at most `max` characters. */
+    serverText(text, max = SERVER_TEXT_LIMIT) {
+        // Long secrets first, so a secret that contains another is cut whole.
+        const secrets = [...this.secrets].sort((a, b) => b.length - a.length);
+        let clean = text;
+        for (const secret of secrets)
+            clean = clean.split(secret).join('***');
+        clean = redactUserinfo(clean)
+            // eslint-disable-next-line no-control-regex
+            .replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]+/g, ' ')
+            .replace(/\s+/g, ' ')
+            .trim();
+        return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+    }
+}
+function encodings(secret) {
+    const forms = [secret, secret.trim()];
+    for (const value of [...forms]) {
+        forms.push(encodeURIComponent(value), Buffer.from(value).toString('base64'));
+        // base64 without its padding, as it appears inside longer base64 or URL-safe text.
+        forms.push(Buffer.from(value).toString('base64').replace(/=+$/, ''));
+        forms.push(Buffer.from(value).toString('base64url'));
+    }
+    return [...new Set(forms)];
 }
 
 ;// CONCATENATED MODULE: ./src/reference.ts
@@ -3729,12 +3801,10 @@ function parseInputs(readRaw, env) {
         proxy = resolveProxySettings(read('proxy'), env);
     }
     catch (err) {
-        const source = read('proxy').trim()
-            ? 'proxy'
-            : env.https_proxy?.trim()
-                ? 'https_proxy'
-                : 'HTTPS_PROXY';
-        throw new InputError(source, `Invalid proxy in ${source === 'proxy' ? 'the proxy input' : `the ${source} variable`}: ${err.message}.`);
+        if (!(err instanceof InvalidProxy))
+            throw err;
+        const { source } = chooseProxy(read('proxy'), env);
+        throw new InputError(source === 'input' ? 'proxy' : source, `Invalid proxy in ${source === 'input' ? 'the proxy input' : `the ${source} variable`}: ${err.message}.`);
     }
     for (const [upper, lower] of [
         ['HTTPS_PROXY', 'https_proxy'],
@@ -3803,10 +3873,15 @@ function credential(name, raw, warnings) {
  */
 function secretsOf(read, env) {
     const forms = secretForms(read('password'));
-    // Read from the raw text, so that even a proxy URL too broken to parse has its password masked.
-    const proxy = [read('proxy'), env.https_proxy ?? '', env.HTTPS_PROXY ?? ''].find((v) => v.trim());
-    const userinfo = proxy && /^(?:[a-z][a-z0-9+.-]*:\/\/)?([^@/]*)@/i.exec(proxy.trim())?.[1];
-    if (userinfo?.includes(':')) {
+    // The proxy that is used, and every other spelling that is set: a password in the variable that
+    // loses is still a password. Read from the raw text, so that even a proxy URL too broken to parse
+    // has its password masked, whatever characters it holds (the userinfo runs to the last `@`).
+    const proxies = [chooseProxy(read('proxy'), env).value, env.HTTPS_PROXY, env.https_proxy];
+    for (const proxy of proxies) {
+        const text = proxy?.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '') ?? '';
+        const userinfo = text.slice(0, Math.max(text.lastIndexOf('@'), 0));
+        if (!userinfo.includes(':'))
+            continue;
         const colon = userinfo.indexOf(':');
         const [user, password] = [decodeLeniently(userinfo.slice(0, colon)), userinfo.slice(colon + 1)];
         const decoded = decodeLeniently(password);
@@ -4309,11 +4384,9 @@ function isRetryableStatus(status) {
 
 class TunnelError extends Error {
     kind;
-    proxyStatus;
-    constructor(message, kind, proxyStatus) {
+    constructor(message, kind) {
         super(message);
         this.kind = kind;
-        this.proxyStatus = proxyStatus;
         this.name = 'TunnelError';
     }
 }
@@ -4374,7 +4447,7 @@ class TunnelAgent extends external_node_https_namespaceObject.Agent {
                 const what = status === 407
                     ? 'asked for credentials (407)'
                     : `refused the tunnel to ${target} with HTTP ${status}`;
-                settle(new TunnelError(`the proxy ${proxyName} ${what}`, kind, status));
+                settle(new TunnelError(`the proxy ${proxyName} ${what}`, kind));
                 return;
             }
             trace.tunnel = 'established';
@@ -4400,7 +4473,7 @@ class TunnelAgent extends external_node_https_namespaceObject.Agent {
 /**
  * The one HTTP layer every probe goes through. On top of @actions/http-client it adds what a
  * diagnosis needs and the client lacks: a deadline per attempt from connect to last byte,
- * bodies read with a cap, redirects followed under the secret rules of SPEC.md, retries of
+ * bodies read with a cap, redirects followed under the rules that keep credentials safe, retries of
  * transient failures honouring Retry-After, our own proxy routing, and every failure turned
  * into a typed `TransportError` instead of a message.
  */
@@ -4414,7 +4487,10 @@ class TunnelAgent extends external_node_https_namespaceObject.Agent {
 
 const BODY_LIMIT = 64 * 1024;
 const MAX_REDIRECTS = 5;
-/** A rule of SPEC.md's "Secrets" was about to be broken: the request is not sent. */
+/**
+ * A rule that keeps credentials safe was about to be broken (credentials over plain http or to a
+ * link-local address, an https→http redirect, too many redirects): the request is not sent.
+ */
 class PolicyError extends Error {
 }
 class Transport {
@@ -4438,7 +4514,7 @@ class Transport {
         const agentOptions = {
             keepAlive: true,
             maxSockets: 32,
-            lookup: refuseLinkLocal,
+            lookup: refuseLinkLocal(options.lookup ?? external_node_dns_namespaceObject.lookup),
             secureContext: this.secureContext,
         };
         this.direct = new external_node_https_namespaceObject.Agent(agentOptions);
@@ -4526,16 +4602,14 @@ class Transport {
                     url = next;
                     continue;
                 }
-                const { body, truncated } = await readCapped(response, BODY_LIMIT, controller.signal);
+                const body = await readCapped(response, BODY_LIMIT, controller.signal);
                 return {
                     answer: {
                         status,
                         headers: response.message.headers,
                         headersDistinct: response.message.headersDistinct,
                         body,
-                        truncated,
                         url,
-                        redirects,
                     },
                 };
             }
@@ -4577,18 +4651,18 @@ function isTransient(result) {
         return isRetryableStatus(result.answer.status);
     return result.error?.kind === 'reset' || result.error?.kind === 'timeout';
 }
-/** Credentials never travel over plain http (loopback aside) nor to a link-local address. */
+/**
+ * Credentials never travel over plain http, loopback aside: the last gate before any request with
+ * an Authorization header, whoever built it. (Link-local hosts are refused for every request.)
+ */
 function assertCredentialsMayGo(url) {
     if (url.protocol !== 'https:' && !isLoopback(url.hostname)) {
         throw new PolicyError(`credentials were not sent to ${url.host} over plain http`);
     }
-    if (isLinkLocal(url.hostname)) {
-        throw new PolicyError(`credentials were not sent to the link-local address ${url.hostname}`);
-    }
 }
 /** A host name that resolves to a link-local address (a metadata service) is refused too. */
-const refuseLinkLocal = (hostname, options, callback) => {
-    external_node_dns_namespaceObject.lookup(hostname, { ...options }, (err, address, family) => {
+const refuseLinkLocal = (lookup) => (hostname, options, callback) => {
+    lookup(hostname, { ...options }, (err, address, family) => {
         if (err)
             return callback(err, address, family);
         const addresses = Array.isArray(address) ? address : [{ address, family }];
@@ -4608,12 +4682,12 @@ function readCapped(response, limit, signal) {
         const chunks = [];
         let size = 0;
         let done = false;
-        const finish = (truncated) => {
+        const finish = () => {
             if (done)
                 return;
             done = true;
             signal.removeEventListener('abort', onAbort);
-            resolve({ body: Buffer.concat(chunks), truncated });
+            resolve(Buffer.concat(chunks));
         };
         const fail = (err) => {
             if (done)
@@ -4631,13 +4705,13 @@ function readCapped(response, limit, signal) {
                 chunks.push(chunk.subarray(0, room));
                 size = limit;
                 message.destroy();
-                finish(chunk.length > room || !message.complete);
+                finish();
                 return;
             }
             chunks.push(chunk);
             size += chunk.length;
         });
-        message.on('end', () => finish(false));
+        message.on('end', () => finish());
         message.on('error', (err) => fail(err));
         message.on('close', () => {
             if (!message.complete)
@@ -4645,7 +4719,7 @@ function readCapped(response, limit, signal) {
                     code: 'ECONNRESET',
                 }));
             else
-                finish(false);
+                finish();
         });
     });
 }
@@ -4667,7 +4741,7 @@ const TLS_CODES = new Set([
 function classifyError(err, trace, deadline, timeoutMs) {
     const seconds = `${Math.round(timeoutMs / 100) / 10} s`;
     if (err instanceof TunnelError) {
-        return { kind: err.kind, detail: err.message, proxyStatus: err.proxyStatus };
+        return { kind: err.kind, detail: err.message };
     }
     if (deadline) {
         if (trace.tunnel === 'connecting')
@@ -4835,6 +4909,7 @@ function scalar(value) {
 
 
 
+
 /**
  * Token services known in advance. Their token request goes out together with the first `GET /v2/`
  * (a round trip saved for the home case) and is kept when the challenge names the same realm and
@@ -4864,7 +4939,6 @@ async function preflight(config, deps) {
 }
 class Preflight {
     config;
-    deps;
     transport;
     started;
     checks = [];
@@ -4878,10 +4952,21 @@ class Preflight {
     foreign = new Map();
     /** Every request takes a place here, for its attempts and their waits. */
     inFlight;
+    /** Every secret of the run, cut from whatever a server sent before the report holds it. */
+    scrubber = new Scrubber();
+    deps;
     maxSkewMs = 0;
     constructor(config, deps) {
         this.config = config;
-        this.deps = deps;
+        this.deps = {
+            ...deps,
+            onSecret: (value) => {
+                this.scrubber.add(value);
+                deps.onSecret(value);
+            },
+        };
+        for (const secret of configSecrets(config))
+            this.scrubber.add(secret);
         this.started = deps.now();
         this.inFlight = new Limiter(deps.concurrency);
         this.transport = new Transport({
@@ -4896,7 +4981,7 @@ class Preflight {
         if (config.credentials) {
             const { username, password } = config.credentials;
             const encoded = Buffer.from(`${username}:${password}`).toString('base64');
-            deps.onSecret(encoded);
+            this.deps.onSecret(encoded);
             this.basicHeader = `Basic ${encoded}`;
         }
     }
@@ -5352,7 +5437,7 @@ class Preflight {
             ?.map((e) => e.message || e.code)
             .filter(Boolean)
             .join('; ');
-        return text ? text.slice(0, 300) : undefined;
+        return text || undefined;
     }
     /** The Authorization for an image: the token for its repository, fetched once per repository. */
     authFor(image, endpoint) {
@@ -5442,6 +5527,26 @@ class Preflight {
         // The checks table reads in the order of the procedure.
         const order = ['ping', 'token', 'registry'];
         this.checks.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+        // Server text (an error message, a certificate's names) may quote a secret back.
+        const scrub = (finding) => {
+            if (finding)
+                finding.detail = this.scrubber.serverText(finding.detail, DETAIL_LIMIT);
+        };
+        for (const c of this.checks)
+            scrub(c.finding);
+        for (const i of images) {
+            scrub(i.finding);
+            if (i.registryMessage)
+                i.registryMessage = this.scrubber.serverText(i.registryMessage);
+        }
+        for (const [n, note] of this.notes.entries())
+            this.notes[n] = this.scrubber.serverText(note, 2 * DETAIL_LIMIT);
+        const auth = this.report.auth;
+        // A realm is a server's text too.
+        if (auth.realm)
+            auth.realm = this.scrubber.serverText(auth.realm, DETAIL_LIMIT);
+        if (auth.discoveredRealm)
+            auth.discoveredRealm = this.scrubber.serverText(auth.discoveredRealm, DETAIL_LIMIT);
         const first = ordered[0];
         const proxyUrl = this.config.proxy.url ? redactProxy(this.config.proxy.url) : undefined;
         const result = first?.finding.code ?? 'ok';
@@ -5456,7 +5561,7 @@ class Preflight {
             ssoStatus: this.report.ssoStatus,
             registryStatus: this.report.registryStatus,
             tokenExpiresIn: this.report.tokenExpiresIn,
-            auth: this.report.auth,
+            auth,
             proxy: {
                 url: proxyUrl,
                 source: this.config.proxy.source,
@@ -5473,6 +5578,25 @@ class Preflight {
             : `Pulls from ${registry} will succeed: ${describeSuccess(this.checks, images)}.`;
         return { ...report, message };
     }
+}
+/** Findings are our sentences around a host name or a server's words: longer than those alone. */
+const DETAIL_LIMIT = 600;
+/** The secrets a run starts with: the password, and the proxy's password, as given and decoded. */
+function configSecrets(config) {
+    const secrets = [];
+    if (config.credentials)
+        secrets.push(config.credentials.password);
+    const proxy = config.proxy.url;
+    if (proxy?.password) {
+        secrets.push(proxy.password);
+        try {
+            secrets.push(decodeURIComponent(proxy.password));
+        }
+        catch {
+            // Percent-encoding is checked when the proxy is read; the raw form is registered anyway.
+        }
+    }
+    return secrets;
 }
 function describeSuccess(checks, images) {
     const parts = [];
@@ -5524,7 +5648,9 @@ function readEndpoint(answer) {
             return htmlFinding('registry', host, 401);
         return {
             code: 'unexpected-response',
-            detail: `${host} answered 401 without a challenge this action can read (WWW-Authenticate: Bearer realm=…)`,
+            detail: parsed.malformed
+                ? `${host} answered 401 with a WWW-Authenticate header that cannot be parsed (expected Bearer realm="…",service="…")`
+                : `${host} answered 401 without a challenge this action can read (WWW-Authenticate: Bearer realm=…)`,
         };
     }
     return (statusFinding(answer, 'registry', host, undefined) ?? {
@@ -5933,6 +6059,13 @@ function mermaidText(text) {
     return text.replace(/["<>&#]/g, (c) => `#${c.charCodeAt(0)};`);
 }
 
+;// CONCATENATED MODULE: ./package.json
+const package_namespaceObject = {"rE":"0.1.0"};
+;// CONCATENATED MODULE: ./src/version.ts
+/** The version users pin, from package.json: the one place it is written. The bundle inlines it. */
+
+const VERSION = package_namespaceObject.rE;
+
 ;// CONCATENATED MODULE: ./src/main.ts
 /**
  * The action's edge: reads the inputs, masks the secrets, runs the preflight, and writes
@@ -5945,7 +6078,8 @@ function mermaidText(text) {
 
 
 
-const VERSION = '0.1.0';
+
+
 // Requests in flight at once: tokens and manifest checks together, on up to as many connections.
 const CONCURRENCY = 32;
 async function run() {

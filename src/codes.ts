@@ -1,4 +1,4 @@
-/** The result codes of SPEC.md, in one place: the outputs, the summary and the advice all key on them. */
+/** The result codes, in one place: the outputs, the summary and the advice all key on them. */
 export const RESULT_CODES = [
   'ok',
   'missing-credentials',

@@ -1,7 +1,7 @@
 /**
  * The one HTTP layer every probe goes through. On top of @actions/http-client it adds what a
  * diagnosis needs and the client lacks: a deadline per attempt from connect to last byte,
- * bodies read with a cap, redirects followed under the secret rules of SPEC.md, retries of
+ * bodies read with a cap, redirects followed under the rules that keep credentials safe, retries of
  * transient failures honouring Retry-After, our own proxy routing, and every failure turned
  * into a typed `TransportError` instead of a message.
  */
@@ -44,8 +44,6 @@ export interface TransportError {
   kind: TransportErrorKind
   /** Safe to print: built from error codes, hosts and statuses, never from request headers. */
   detail: string
-  /** The CONNECT's status when the proxy refused the tunnel. */
-  proxyStatus?: number
   /** The TLS failure happened inside a proxy tunnel (a TLS-intercepting proxy, most likely). */
   throughProxy?: boolean
 }
@@ -55,11 +53,10 @@ export interface Answer {
   headers: http.IncomingHttpHeaders
   /** Headers a server may repeat, kept apart (`WWW-Authenticate` above all). */
   headersDistinct: Record<string, string[]>
+  /** At most BODY_LIMIT bytes: a longer body is cut there. */
   body: Buffer
-  truncated: boolean
   /** The URL that answered, after redirects. */
   url: URL
-  redirects: number
 }
 
 export interface Exchange {
@@ -90,9 +87,14 @@ export interface TransportOptions {
   sleep: (ms: number) => Promise<void>
   now: () => number
   debug: (message: string) => void
+  /** Resolves host names; dns.lookup unless a test gives its own. Link-local answers are refused either way. */
+  lookup?: LookupFunction
 }
 
-/** A rule of SPEC.md's "Secrets" was about to be broken: the request is not sent. */
+/**
+ * A rule that keeps credentials safe was about to be broken (credentials over plain http or to a
+ * link-local address, an https→http redirect, too many redirects): the request is not sent.
+ */
 class PolicyError extends Error {}
 
 export class Transport {
@@ -115,7 +117,7 @@ export class Transport {
     const agentOptions = {
       keepAlive: true,
       maxSockets: 32,
-      lookup: refuseLinkLocal,
+      lookup: refuseLinkLocal(options.lookup ?? dns.lookup),
       secureContext: this.secureContext,
     }
     this.direct = new https.Agent(agentOptions)
@@ -210,16 +212,14 @@ export class Transport {
           url = next
           continue
         }
-        const { body, truncated } = await readCapped(response, BODY_LIMIT, controller.signal)
+        const body = await readCapped(response, BODY_LIMIT, controller.signal)
         return {
           answer: {
             status,
             headers: response.message.headers,
             headersDistinct: response.message.headersDistinct as Record<string, string[]>,
             body,
-            truncated,
             url,
-            redirects,
           },
         }
       }
@@ -267,47 +267,49 @@ function isTransient(result: Pick<Exchange, 'answer' | 'error'>): boolean {
   return result.error?.kind === 'reset' || result.error?.kind === 'timeout'
 }
 
-/** Credentials never travel over plain http (loopback aside) nor to a link-local address. */
+/**
+ * Credentials never travel over plain http, loopback aside: the last gate before any request with
+ * an Authorization header, whoever built it. (Link-local hosts are refused for every request.)
+ */
 function assertCredentialsMayGo(url: URL): void {
   if (url.protocol !== 'https:' && !isLoopback(url.hostname)) {
     throw new PolicyError(`credentials were not sent to ${url.host} over plain http`)
   }
-  if (isLinkLocal(url.hostname)) {
-    throw new PolicyError(`credentials were not sent to the link-local address ${url.hostname}`)
-  }
 }
 
 /** A host name that resolves to a link-local address (a metadata service) is refused too. */
-const refuseLinkLocal: LookupFunction = (hostname, options, callback) => {
-  dns.lookup(hostname, { ...options }, (err, address, family) => {
-    if (err) return callback(err, address, family)
-    const addresses = Array.isArray(address) ? address : [{ address, family }]
-    if (addresses.some((a) => isLinkLocal(a.address))) {
-      const refused = Object.assign(new Error(`${hostname} resolves to a link-local address`), {
-        code: 'ELINKLOCAL',
-      })
-      return callback(refused, '', 0)
-    }
-    callback(null, address, family)
-  })
-}
+export const refuseLinkLocal =
+  (lookup: LookupFunction): LookupFunction =>
+  (hostname, options, callback) => {
+    lookup(hostname, { ...options }, (err, address, family) => {
+      if (err) return callback(err, address, family)
+      const addresses = Array.isArray(address) ? address : [{ address, family }]
+      if (addresses.some((a) => isLinkLocal(a.address))) {
+        const refused = Object.assign(new Error(`${hostname} resolves to a link-local address`), {
+          code: 'ELINKLOCAL',
+        })
+        return callback(refused, '', 0)
+      }
+      callback(null, address, family)
+    })
+  }
 
 /** Reads at most `limit` bytes; a larger body is cut (and its connection dropped). */
 function readCapped(
   response: HttpClientResponse,
   limit: number,
   signal: AbortSignal,
-): Promise<{ body: Buffer; truncated: boolean }> {
+): Promise<Buffer> {
   const message = response.message
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
     let done = false
-    const finish = (truncated: boolean): void => {
+    const finish = (): void => {
       if (done) return
       done = true
       signal.removeEventListener('abort', onAbort)
-      resolve({ body: Buffer.concat(chunks), truncated })
+      resolve(Buffer.concat(chunks))
     }
     const fail = (err: Error): void => {
       if (done) return
@@ -324,13 +326,13 @@ function readCapped(
         chunks.push(chunk.subarray(0, room))
         size = limit
         message.destroy()
-        finish(chunk.length > room || !message.complete)
+        finish()
         return
       }
       chunks.push(chunk)
       size += chunk.length
     })
-    message.on('end', () => finish(false))
+    message.on('end', () => finish())
     message.on('error', (err) => fail(err))
     message.on('close', () => {
       if (!message.complete)
@@ -339,7 +341,7 @@ function readCapped(
             code: 'ECONNRESET',
           }),
         )
-      else finish(false)
+      else finish()
     })
   })
 }
@@ -368,7 +370,7 @@ export function classifyError(
 ): TransportError {
   const seconds = `${Math.round(timeoutMs / 100) / 10} s`
   if (err instanceof TunnelError) {
-    return { kind: err.kind, detail: err.message, proxyStatus: err.proxyStatus }
+    return { kind: err.kind, detail: err.message }
   }
   if (deadline) {
     if (trace.tunnel === 'connecting')

@@ -2,7 +2,13 @@
  * The edge where the step's inputs become typed values. Nothing else reads them. Every error
  * names the input and the form it expects, and never repeats a secret.
  */
-import { InvalidProxy, isLinkLocal, isLoopback, resolveProxySettings } from './proxy.js'
+import {
+  InvalidProxy,
+  chooseProxy,
+  isLinkLocal,
+  isLoopback,
+  resolveProxySettings,
+} from './proxy.js'
 import {
   InvalidReference,
   formatImageRef,
@@ -105,14 +111,11 @@ export function parseInputs(readRaw: InputReader, env: NodeJS.ProcessEnv): Actio
   try {
     proxy = resolveProxySettings(read('proxy'), env)
   } catch (err) {
-    const source = read('proxy').trim()
-      ? 'proxy'
-      : env.https_proxy?.trim()
-        ? 'https_proxy'
-        : 'HTTPS_PROXY'
+    if (!(err instanceof InvalidProxy)) throw err
+    const { source } = chooseProxy(read('proxy'), env)
     throw new InputError(
-      source,
-      `Invalid proxy in ${source === 'proxy' ? 'the proxy input' : `the ${source} variable`}: ${(err as InvalidProxy).message}.`,
+      source === 'input' ? 'proxy' : source,
+      `Invalid proxy in ${source === 'input' ? 'the proxy input' : `the ${source} variable`}: ${err.message}.`,
     )
   }
   for (const [upper, lower] of [
@@ -201,10 +204,14 @@ function credential(name: string, raw: string, warnings: string[]): string {
  */
 export function secretsOf(read: InputReader, env: NodeJS.ProcessEnv): string[] {
   const forms = secretForms(read('password'))
-  // Read from the raw text, so that even a proxy URL too broken to parse has its password masked.
-  const proxy = [read('proxy'), env.https_proxy ?? '', env.HTTPS_PROXY ?? ''].find((v) => v.trim())
-  const userinfo = proxy && /^(?:[a-z][a-z0-9+.-]*:\/\/)?([^@/]*)@/i.exec(proxy.trim())?.[1]
-  if (userinfo?.includes(':')) {
+  // The proxy that is used, and every other spelling that is set: a password in the variable that
+  // loses is still a password. Read from the raw text, so that even a proxy URL too broken to parse
+  // has its password masked, whatever characters it holds (the userinfo runs to the last `@`).
+  const proxies = [chooseProxy(read('proxy'), env).value, env.HTTPS_PROXY, env.https_proxy]
+  for (const proxy of proxies) {
+    const text = proxy?.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '') ?? ''
+    const userinfo = text.slice(0, Math.max(text.lastIndexOf('@'), 0))
+    if (!userinfo.includes(':')) continue
     const colon = userinfo.indexOf(':')
     const [user, password] = [decodeLeniently(userinfo.slice(0, colon)), userinfo.slice(colon + 1)]
     const decoded = decodeLeniently(password)

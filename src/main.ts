@@ -9,8 +9,9 @@ import { preflight } from './preflight.js'
 import { invalidInputReport, type Report } from './report.js'
 import { renderSummary } from './summary.js'
 import { quote } from './text.js'
+import { VERSION } from './version.js'
 
-export const VERSION = '0.1.0'
+export { VERSION }
 // Requests in flight at once: tokens and manifest checks together, on up to as many connections.
 const CONCURRENCY = 32
 

@@ -1,4 +1,4 @@
-/** The step's outputs, as SPEC.md lists them, from the report. */
+/** The step's outputs (action.yml lists them), from the report. */
 import type { Report } from './report.js'
 
 export function outputsOf(report: Report): Record<string, string> {

@@ -10,6 +10,7 @@ import { adviceContext, firstStep } from './advice.js'
 import { Transport, firstHeader, type Answer, type Exchange, type TransportError } from './http.js'
 import { isLinkLocal, isLoopback, redactProxy, type ProxySettings } from './proxy.js'
 import { formatImageRef, type ImageRef } from './reference.js'
+import { Scrubber } from './text.js'
 import type { Check, Finding, ImageCheck, RateLimit, Report } from './report.js'
 import {
   parseErrorBody,
@@ -106,12 +107,23 @@ class Preflight {
   private readonly foreign = new Map<string, Promise<Endpoint | Finding>>()
   /** Every request takes a place here, for its attempts and their waits. */
   private readonly inFlight: Limiter
+  /** Every secret of the run, cut from whatever a server sent before the report holds it. */
+  private readonly scrubber = new Scrubber()
+  private readonly deps: PreflightDeps
   private maxSkewMs = 0
 
   constructor(
     private readonly config: PreflightConfig,
-    private readonly deps: PreflightDeps,
+    deps: PreflightDeps,
   ) {
+    this.deps = {
+      ...deps,
+      onSecret: (value) => {
+        this.scrubber.add(value)
+        deps.onSecret(value)
+      },
+    }
+    for (const secret of configSecrets(config)) this.scrubber.add(secret)
     this.started = deps.now()
     this.inFlight = new Limiter(deps.concurrency)
     this.transport = new Transport({
@@ -126,7 +138,7 @@ class Preflight {
     if (config.credentials) {
       const { username, password } = config.credentials
       const encoded = Buffer.from(`${username}:${password}`).toString('base64')
-      deps.onSecret(encoded)
+      this.deps.onSecret(encoded)
       this.basicHeader = `Basic ${encoded}`
     }
   }
@@ -649,7 +661,7 @@ class Preflight {
       ?.map((e) => e.message || e.code)
       .filter(Boolean)
       .join('; ')
-    return text ? text.slice(0, 300) : undefined
+    return text || undefined
   }
 
   /** The Authorization for an image: the token for its repository, fetched once per repository. */
@@ -764,6 +776,22 @@ class Preflight {
     const order = ['ping', 'token', 'registry']
     this.checks.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id))
 
+    // Server text (an error message, a certificate's names) may quote a secret back.
+    const scrub = (finding: Finding | undefined): void => {
+      if (finding) finding.detail = this.scrubber.serverText(finding.detail, DETAIL_LIMIT)
+    }
+    for (const c of this.checks) scrub(c.finding)
+    for (const i of images) {
+      scrub(i.finding)
+      if (i.registryMessage) i.registryMessage = this.scrubber.serverText(i.registryMessage)
+    }
+    for (const [n, note] of this.notes.entries())
+      this.notes[n] = this.scrubber.serverText(note, 2 * DETAIL_LIMIT)
+    const auth = this.report.auth!
+    // A realm is a server's text too.
+    if (auth.realm) auth.realm = this.scrubber.serverText(auth.realm, DETAIL_LIMIT)
+    if (auth.discoveredRealm)
+      auth.discoveredRealm = this.scrubber.serverText(auth.discoveredRealm, DETAIL_LIMIT)
     const first = ordered[0]
     const proxyUrl = this.config.proxy.url ? redactProxy(this.config.proxy.url) : undefined
     const result: ResultCode = first?.finding.code ?? 'ok'
@@ -778,7 +806,7 @@ class Preflight {
       ssoStatus: this.report.ssoStatus,
       registryStatus: this.report.registryStatus,
       tokenExpiresIn: this.report.tokenExpiresIn,
-      auth: this.report.auth!,
+      auth,
       proxy: {
         url: proxyUrl,
         source: this.config.proxy.source,
@@ -795,6 +823,25 @@ class Preflight {
       : `Pulls from ${registry} will succeed: ${describeSuccess(this.checks, images)}.`
     return { ...report, message }
   }
+}
+
+/** Findings are our sentences around a host name or a server's words: longer than those alone. */
+const DETAIL_LIMIT = 600
+
+/** The secrets a run starts with: the password, and the proxy's password, as given and decoded. */
+function configSecrets(config: PreflightConfig): string[] {
+  const secrets: string[] = []
+  if (config.credentials) secrets.push(config.credentials.password)
+  const proxy = config.proxy.url
+  if (proxy?.password) {
+    secrets.push(proxy.password)
+    try {
+      secrets.push(decodeURIComponent(proxy.password))
+    } catch {
+      // Percent-encoding is checked when the proxy is read; the raw form is registered anyway.
+    }
+  }
+  return secrets
 }
 
 function describeSuccess(checks: Check[], images: ImageCheck[]): string {
@@ -849,7 +896,9 @@ function readEndpoint(answer: Answer): Endpoint | Finding {
       return htmlFinding('registry', host, 401)
     return {
       code: 'unexpected-response',
-      detail: `${host} answered 401 without a challenge this action can read (WWW-Authenticate: Bearer realm=…)`,
+      detail: parsed.malformed
+        ? `${host} answered 401 with a WWW-Authenticate header that cannot be parsed (expected Bearer realm="…",service="…")`
+        : `${host} answered 401 without a challenge this action can read (WWW-Authenticate: Bearer realm=…)`,
     }
   }
   return (

@@ -24,14 +24,26 @@ export interface Route {
 
 export class InvalidProxy extends Error {}
 
+/**
+ * Which proxy setting applies: the `proxy` input, else `HTTPS_PROXY`, else `https_proxy`. Upper
+ * case first, as Go reads them: the tools that pull (docker, podman, skopeo) are Go. The route, the
+ * mask and every message about the proxy use this one answer.
+ */
+export function chooseProxy(
+  input: string,
+  env: NodeJS.ProcessEnv,
+): { source: ProxySource; value: string } {
+  if (input.trim()) return { source: 'input', value: input.trim() }
+  for (const name of ['HTTPS_PROXY', 'https_proxy'] as const) {
+    const value = env[name]?.trim()
+    if (value) return { source: name, value }
+  }
+  return { source: 'none', value: '' }
+}
+
 /** Reads the proxy from the `proxy` input, else from the environment, and `no_proxy` either way. */
 export function resolveProxySettings(input: string, env: NodeJS.ProcessEnv): ProxySettings {
-  let source: ProxySource = 'none'
-  let value = input.trim()
-  if (value) source = 'input'
-  // Upper case first, as Go reads them: the tools that pull (docker, podman, skopeo) are Go.
-  else if (env.HTTPS_PROXY?.trim()) [source, value] = ['HTTPS_PROXY', env.HTTPS_PROXY.trim()]
-  else if (env.https_proxy?.trim()) [source, value] = ['https_proxy', env.https_proxy.trim()]
+  const { source, value } = chooseProxy(input, env)
 
   const noProxyRaw = env.NO_PROXY ?? env.no_proxy
   const noProxySource =

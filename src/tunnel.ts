@@ -19,7 +19,6 @@ export class TunnelError extends Error {
   constructor(
     message: string,
     readonly kind: TunnelFailure,
-    readonly proxyStatus?: number,
   ) {
     super(message)
     this.name = 'TunnelError'
@@ -107,7 +106,7 @@ export class TunnelAgent extends https.Agent {
           status === 407
             ? 'asked for credentials (407)'
             : `refused the tunnel to ${target} with HTTP ${status}`
-        settle(new TunnelError(`the proxy ${proxyName} ${what}`, kind, status))
+        settle(new TunnelError(`the proxy ${proxyName} ${what}`, kind))
         return
       }
       trace.tunnel = 'established'
