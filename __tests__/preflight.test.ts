@@ -768,3 +768,79 @@ test('a registry that asks for Basic, and no credentials: missing-credentials, n
   expect(r.report.pullReady).toBe(false)
   expect(r.report.images[0].outcome).toBe('skipped')
 })
+
+describe('where credentials go, and what a refusal means', () => {
+  test('an image on another registry that asks for Basic gets no Authorization at all', async () => {
+    authorized().head('/v2/ubi9/ubi/manifests/latest').reply(200, '', API)
+    const seen: (string | undefined)[] = []
+    nock('https://basic.example.com')
+      .get('/v2/')
+      .reply(401, {}, { ...API, 'WWW-Authenticate': 'Basic realm="registry"' })
+      .head('/v2/team/app/manifests/latest')
+      .reply(function () {
+        seen.push(this.req.headers.authorization)
+        return [401, '', { ...API, 'WWW-Authenticate': 'Basic realm="registry"' }]
+      })
+      .get('/v2/team/app/manifests/latest')
+      .reply(function () {
+        seen.push(this.req.headers.authorization)
+        return [401, {}, API]
+      })
+    const r = await run({}, ['ubi9/ubi', 'basic.example.com/team/app'])
+    expect(seen.length).toBeGreaterThan(0)
+    expect(seen).toEqual(seen.map(() => undefined))
+    expect(r.report.result).toBe('access-denied')
+    expect(r.report.images[1]).toMatchObject({ outcome: 'failed', anonymous: true })
+    expect(r.report.message).toMatch(/credentials are only sent to registry\.redhat\.io/)
+    expectNoLeak(r)
+  })
+
+  test.each([
+    [
+      'a JSON refusal',
+      'invalid-credentials',
+      { errors: [{ code: 'DENIED', message: 'denied' }] },
+      'application/json',
+    ],
+    ['an HTML page', 'unexpected-response', '<!doctype html><title>Blocked</title>', 'text/html'],
+  ])('403 from the token service with %s: %s', async (_, code, body, type) => {
+    challenge().get(REALM_PATH).query(true).reply(403, body, { 'Content-Type': type })
+    const r = await run({}, ['ubi9/ubi'])
+    expect(r.report.result).toBe(code)
+    expect(r.report.ssoStatus).toBe(403)
+    expect(r.report.checks.find((c) => c.id === 'token')?.outcome).toBe('failed')
+    expectNoLeak(r)
+  })
+
+  test('the early token request is abandoned when the challenge names another realm: no retries', async () => {
+    const LEGACY = 'https://sso.redhat.com'
+    let early = 0
+    nock(BASE)
+      .get(REALM_PATH)
+      .query(true)
+      .times(3)
+      .delay(150)
+      .reply(() => {
+        early++
+        return [503, 'busy']
+      })
+      .get('/v2/')
+      .reply(
+        401,
+        {},
+        {
+          ...API,
+          'WWW-Authenticate': `Bearer realm="${LEGACY}${REALM_PATH}",service="docker-registry"`,
+        },
+      )
+      .get('/v2/')
+      .reply(200, {}, API)
+    nock(LEGACY).get(REALM_PATH).query(true).reply(200, { token: TOKEN })
+    const r = await run()
+    expect(r.report.result).toBe('ok')
+    // Long enough for a request left running to fail, back off (no real sleep) and try again.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(early).toBeLessThanOrEqual(1)
+    expect(r.sleeps).toEqual([])
+  })
+})
