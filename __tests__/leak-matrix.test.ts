@@ -191,15 +191,15 @@ const SCENARIOS: Scenario[] = [
     name: 'redirects: the token request within its origin, a manifest to another host',
     result: 'ok',
     setup: async () => {
-      const { digest } = fakeManifest('ubi9/ubi', 'latest')
-      const mirror = await startPlainServer(tls, (_req: IncomingMessage, res: ServerResponse) => {
+      const { digest, body } = fakeManifest('ubi9/ubi', 'latest')
+      const mirror = await startPlainServer(tls, (req: IncomingMessage, res: ServerResponse) => {
         res
           .writeHead(200, {
             'Docker-Distribution-Api-Version': 'registry/2.0',
             'Docker-Content-Digest': digest,
             'Content-Type': 'application/vnd.oci.image.index.v1+json',
           })
-          .end()
+          .end(req.method === 'HEAD' ? undefined : body)
       })
       servers.add(mirror)
       return withCredentials({ images: 'ubi9/ubi' }, {}, (req, res, ctx) => {
@@ -207,7 +207,7 @@ const SCENARIOS: Scenario[] = [
           res.writeHead(307, { Location: `${TOKEN_PATH}${ctx.url.search}&again=1` }).end()
           return true
         }
-        if (req.method === 'HEAD' && ctx.url.pathname.includes('/manifests/')) {
+        if (ctx.url.pathname.endsWith('/manifests/latest')) {
           const location = `https://localhost:${mirror.port}/v2/ubi9/ubi/manifests/latest`
           res.writeHead(307, { Location: location }).end()
           return true

@@ -39,6 +39,9 @@ async function run(overrides: Partial<PreflightConfig> = {}, images: string[] = 
     proxy: { source: 'none', schemeAssumed: false, noProxy: [] },
     timeoutMs: 5000,
     retries: 2,
+    // Manifests by HEAD, as these scripts expect; the layer path has tests of its own.
+    platforms: { kind: 'any' },
+    layers: 'false',
     ...overrides,
   }
   const deps: PreflightDeps = {

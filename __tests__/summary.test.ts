@@ -52,8 +52,11 @@ function report(overrides: Partial<Report> = {}): Report {
     images: [],
     auth: { scheme: 'bearer', credentials: 'given' },
     proxy: { source: 'none', schemeAssumed: false, noProxy: [] },
+    platforms: 'any',
+    hosts: ['registry.redhat.io:443'],
     routes: [{ host: 'registry.redhat.io', via: 'direct', reason: 'no proxy is configured' }],
     notes: [],
+    info: [],
     durationMs: 300,
     ...overrides,
   }

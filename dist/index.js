@@ -3731,11 +3731,111 @@ function formatImageRef(ref) {
     return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
 
+;// CONCATENATED MODULE: ./src/platform.ts
+class InvalidPlatform extends Error {
+}
+const ARCH_ALIASES = {
+    x86_64: 'amd64',
+    'x86-64': 'amd64',
+    amd64: 'amd64',
+    aarch64: 'arm64',
+    arm64: 'arm64',
+    armhf: 'arm',
+    armel: 'arm',
+    arm: 'arm',
+    i386: '386',
+    i686: '386',
+    '386': '386',
+};
+/** The variant a name implies when none is written (containerd's defaults). */
+const DEFAULT_VARIANT = { arm64: 'v8', arm: 'v7' };
+const IMPLIED_VARIANT = { armhf: 'v7', armel: 'v6' };
+/** The canonical form: lower case, aliases folded, the default variant filled in. */
+function normalizePlatform(p) {
+    const os = p.os.toLowerCase() === 'macos' ? 'darwin' : p.os.toLowerCase();
+    const rawArch = p.architecture.toLowerCase();
+    const architecture = ARCH_ALIASES[rawArch] ?? rawArch;
+    let variant = p.variant?.toLowerCase() || IMPLIED_VARIANT[rawArch] || DEFAULT_VARIANT[architecture];
+    // amd64's v1 is plain amd64; arm64's 8 is v8.
+    if (architecture === 'amd64' && variant === 'v1')
+        variant = undefined;
+    if (architecture === 'arm64' && variant === '8')
+        variant = 'v8';
+    return variant ? { os, architecture, variant } : { os, architecture };
+}
+/** `os/arch[/variant]` as written. */
+function formatPlatform(p) {
+    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+/** Reads `os/arch[/variant]`; throws InvalidPlatform. */
+function parsePlatform(text) {
+    const parts = text.trim().split('/');
+    if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[A-Za-z0-9_.-]+$/.test(p))) {
+        throw new InvalidPlatform('expected os/architecture[/variant], e.g. linux/amd64');
+    }
+    const [os, architecture, variant] = parts;
+    return normalizePlatform({ os, architecture, variant });
+}
+/**
+ * Whether an image for `candidate` runs on `wanted`, as containerd's matcher for one platform
+ * decides: the same OS and architecture, and a variant the wanted one can run (an arm/v7 machine
+ * runs arm/v6 and arm/v5; an amd64/v3 machine runs v2 and plain amd64).
+ */
+function platformMatches(wanted, candidate) {
+    const w = normalizePlatform(wanted);
+    const c = normalizePlatform(candidate);
+    if (w.os !== c.os || w.architecture !== c.architecture)
+        return false;
+    if (w.variant === c.variant)
+        return true;
+    const rank = (v) => Number(/^v(\d+)$/.exec(v ?? 'v1')?.[1] ?? NaN);
+    if (w.architecture === 'arm' || w.architecture === 'amd64') {
+        return rank(c.variant) <= rank(w.variant);
+    }
+    return false;
+}
+/** GitHub's RUNNER_ARCH values (X64, ARM64, ARM, X86) as platform architectures. */
+const RUNNER_ARCH = {
+    X64: { architecture: 'amd64' },
+    ARM64: { architecture: 'arm64', variant: 'v8' },
+    ARM: { architecture: 'arm', variant: 'v7' },
+    X86: { architecture: '386' },
+};
+/** Node's process.arch values, for a run outside a GitHub runner. */
+const NODE_ARCH = {
+    x64: { architecture: 'amd64' },
+    arm64: { architecture: 'arm64', variant: 'v8' },
+    arm: { architecture: 'arm', variant: 'v7' },
+    ia32: { architecture: '386' },
+    ppc64: { architecture: 'ppc64le' },
+    s390x: { architecture: 's390x' },
+    riscv64: { architecture: 'riscv64' },
+};
+/**
+ * The platform the machine that pulls next will ask for: the runner's (RUNNER_OS, RUNNER_ARCH),
+ * else this process's. Containers on Linux and macOS runners are Linux containers; Windows
+ * runners pull Windows images.
+ */
+function hostPlatform(env, node = process) {
+    const runnerArch = env.RUNNER_ARCH ? RUNNER_ARCH[env.RUNNER_ARCH.toUpperCase()] : undefined;
+    if (runnerArch) {
+        const os = env.RUNNER_OS?.toLowerCase() === 'windows' ? 'windows' : 'linux';
+        return {
+            platform: { os, ...runnerArch },
+            source: 'the runner (RUNNER_OS and RUNNER_ARCH)',
+        };
+    }
+    const arch = NODE_ARCH[node.arch] ?? { architecture: node.arch };
+    const os = node.platform === 'win32' ? 'windows' : 'linux';
+    return { platform: { os, ...arch }, source: 'this machine' };
+}
+
 ;// CONCATENATED MODULE: ./src/inputs.ts
 /**
  * The edge where the step's inputs become typed values. Nothing else reads them. Every error
  * names the input and the form it expects, and never repeats a secret.
  */
+
 
 
 
@@ -3761,6 +3861,8 @@ const MAX_LENGTH = {
     retries: 32,
     'fail-on-error': 32,
     summary: 32,
+    platform: 1024,
+    layers: 32,
 };
 function parseInputs(readRaw, env) {
     const read = (name) => {
@@ -3828,6 +3930,8 @@ function parseInputs(readRaw, env) {
         integer: false,
     });
     const retries = parseNumber('retries', read('retries'), 2, { min: 0, max: 10, integer: true });
+    const platforms = parsePlatforms(read('platform'), env);
+    const layers = parseChoice('layers', read('layers'), ['auto', 'true', 'false'], 'auto');
     return {
         config: {
             registry,
@@ -3838,6 +3942,8 @@ function parseInputs(readRaw, env) {
             proxy,
             timeoutMs: Math.round(timeoutSeconds * 1000),
             retries,
+            platforms,
+            layers,
         },
         failOnError: parseBoolean('fail-on-error', read('fail-on-error'), true),
         writeSummary: parseBoolean('summary', read('summary'), true),
@@ -3968,6 +4074,40 @@ function parseNumber(name, text, fallback, range) {
     }
     return n;
 }
+/**
+ * `platform`: empty for the machine's own (the runner's RUNNER_OS and RUNNER_ARCH), `any` to skip
+ * the check, or a comma-separated list every image must offer.
+ */
+function parsePlatforms(text, env) {
+    const value = text.trim();
+    if (value.toLowerCase() === 'any')
+        return { kind: 'any' };
+    if (value === '') {
+        const { platform, source } = hostPlatform(env);
+        return { kind: 'list', platforms: [normalizePlatform(platform)], explicit: false, source };
+    }
+    const platforms = [];
+    for (const entry of value.split(/[\s,]+/).filter(Boolean)) {
+        try {
+            platforms.push(parsePlatform(entry));
+        }
+        catch (err) {
+            if (!(err instanceof InvalidPlatform))
+                throw err;
+            throw new InputError('platform', `Invalid platform '${quote(entry)}' in platform: ${err.message}. Expected os/architecture[/variant] (linux/amd64, linux/arm64, linux/arm/v7), a comma-separated list of them, or any.`);
+        }
+    }
+    return { kind: 'list', platforms, explicit: true, source: 'the platform input' };
+}
+function parseChoice(name, text, choices, fallback) {
+    const value = text.trim().toLowerCase();
+    if (value === '')
+        return fallback;
+    const choice = choices.find((c) => c === value);
+    if (choice)
+        return choice;
+    throw new InputError(name, `Invalid ${name} '${quote(text.trim())}'. Expected ${choices.join(', ')}.`);
+}
 /** YAML 1.2's core booleans, as @actions/core's getBooleanInput accepts them; '' gives the default. */
 function parseBoolean(name, text, fallback) {
     const value = text.trim();
@@ -3991,139 +4131,9 @@ function outputsOf(report) {
         'registry-status': report.registryStatus?.toString() ?? '',
         'token-expires-in': report.tokenExpiresIn?.toString() ?? '',
         'failed-images': notPulling.map((i) => i.image).join('\n'),
+        hosts: report.hosts.join('\n'),
         report: JSON.stringify(report),
     };
-}
-
-;// CONCATENATED MODULE: ./src/challenge.ts
-const TOKEN_CHAR = /[!#$%&'*+.^_`|~0-9A-Za-z-]/;
-const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** token68 (RFC 9110 §11.2): base64 and friends. */
-const TOKEN68_CHAR = /[0-9A-Za-z\-._~+/]/;
-function parseChallenges(headerValues) {
-    const challenges = [];
-    let malformed = false;
-    for (const value of headerValues) {
-        const parsed = parseOne(value);
-        challenges.push(...parsed.challenges);
-        malformed ||= parsed.malformed;
-    }
-    return { challenges, malformed };
-}
-/** The Bearer challenge, if the server sent one with a realm. */
-function bearerChallenge(parsed) {
-    return parsed.challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
-}
-function parseOne(input) {
-    const challenges = [];
-    let malformed = false;
-    let i = 0;
-    const n = input.length;
-    const skipSpace = () => {
-        while (i < n && (input[i] === ' ' || input[i] === '\t'))
-            i++;
-    };
-    const readToken = () => {
-        const start = i;
-        while (i < n && TOKEN_CHAR.test(input[i]))
-            i++;
-        return input.slice(start, i);
-    };
-    const readQuoted = () => {
-        // input[i] is the opening quote
-        i++;
-        let out = '';
-        while (i < n) {
-            const c = input[i];
-            if (c === '\\' && i + 1 < n) {
-                out += input[i + 1];
-                i += 2;
-            }
-            else if (c === '"') {
-                i++;
-                return out;
-            }
-            else {
-                out += c;
-                i++;
-            }
-        }
-        return undefined; // unterminated
-    };
-    const skipToComma = () => {
-        while (i < n && input[i] !== ',')
-            i++;
-    };
-    let current;
-    while (i < n) {
-        skipSpace();
-        if (i >= n)
-            break;
-        if (input[i] === ',') {
-            i++;
-            continue;
-        }
-        const start = i;
-        const word = readToken();
-        if (!word) {
-            malformed = true;
-            i = start + 1;
-            skipToComma();
-            continue;
-        }
-        skipSpace();
-        if (input[i] === '=' && current) {
-            // An auth-param of the current challenge, unless this is a token68 ("abc==").
-            i++;
-            skipSpace();
-            let value;
-            if (input[i] === '"') {
-                value = readQuoted();
-                if (value === undefined) {
-                    malformed = true;
-                    break;
-                }
-            }
-            else {
-                value = readToken();
-                if (value === '' && i < n && input[i] !== ',') {
-                    malformed = true;
-                    skipToComma();
-                    continue;
-                }
-            }
-            const name = word.toLowerCase();
-            if (!(name in current.params))
-                current.params[name] = value;
-            continue;
-        }
-        // A new challenge: `scheme` followed by a space (and params), a comma or the end.
-        current = { scheme: word.toLowerCase(), params: {} };
-        challenges.push(current);
-        // A token68 after the scheme (`Negotiate abc==`) carries no parameter we use: skip it.
-        // It is told from a first parameter (`Bearer realm=…`) by what follows its `=` signs.
-        const save = i;
-        const start68 = i;
-        while (i < n && TOKEN68_CHAR.test(input[i]))
-            i++;
-        if (i > start68) {
-            const word68 = input.slice(start68, i);
-            skipSpace();
-            let equals = 0;
-            while (i < n && input[i] === '=') {
-                i++;
-                equals++;
-            }
-            skipSpace();
-            // `name = value` is a parameter (white space around `=` is allowed); `abc==` is not.
-            const param = equals === 1 && i < n && input[i] !== ',' && TOKEN_RE.test(word68);
-            if (param)
-                i = save;
-        }
-    }
-    if (challenges.length === 0 && input.trim() !== '')
-        malformed = true;
-    return { challenges, malformed };
 }
 
 ;// CONCATENATED MODULE: ./src/advice.ts
@@ -4135,6 +4145,7 @@ function adviceContext(report) {
         failedHost: report.failedHost,
         proxy: report.proxy.url,
         proxied: report.routes.filter((r) => r.via === 'proxy').map((r) => r.host),
+        layersChecked: report.checks.some((c) => c.id === 'blob' && c.outcome !== 'skipped'),
     };
 }
 const RED_HAT_CDN = 'cdn.quay.io, cdn01.quay.io … cdn06.quay.io';
@@ -4144,9 +4155,9 @@ const TERMS_STEP = 'set registry: registry.redhat.io with a service account’s 
 function otherRegistryStep(host) {
     return `add a second preflight step with \`registry: ${host}\` and that registry’s credentials`;
 }
-/** The registry and the token service, each once. */
+/** The host that failed, the registry and the token service, each once. */
 function hostsToAllow(ctx) {
-    return quoteHosts([ctx.registry, ctx.tokenHost]);
+    return quoteHosts([ctx.failedHost, ctx.registry, ctx.tokenHost]);
 }
 /**
  * What the proxy must let through, as the CONNECT targets it sees (`host:port`): the host that
@@ -4198,6 +4209,8 @@ function firstStep(code, ctx) {
             return `allow CONNECT to ${connectTargets(ctx)} on the proxy${ctx.proxy ? ` ${ctx.proxy}` : ''}`;
         case 'proxy-auth-required':
             return 'give the proxy’s credentials in the proxy URL (http://user:password@host:port, from a secret)';
+        case 'no-matching-platform':
+            return 'pick a multi-platform tag, set the platform input to what the pull will ask for, or run on a runner of a platform the image offers';
         case 'invalid-input':
             return 'fix the step’s inputs in the workflow file';
     }
@@ -4205,7 +4218,7 @@ function firstStep(code, ctx) {
 /** The "How to fix" section of the summary: a few concrete steps, in Markdown list items. */
 function howToFix(code, ctx) {
     const redHat = ctx.registry.endsWith('redhat.io') || ctx.registry.endsWith('redhat.com');
-    const cdn = redHat
+    const cdn = redHat && !ctx.layersChecked
         ? [
             `Image layers come from Red Hat’s CDN (${RED_HAT_CDN}): a firewall that allows only ${ctx.registry} passes this check and still fails the pull of layers.`,
         ]
@@ -4305,6 +4318,12 @@ function howToFix(code, ctx) {
             return [
                 'The proxy answered 407: give its credentials in the URL, `http://user:password@proxy:port`, built from a secret (percent-encode special characters).',
             ];
+        case 'no-matching-platform':
+            return [
+                'The image’s index lists the platforms it was built for, and the one the pull will ask for is not among them: `docker pull` fails with “no matching manifest for … in the manifest list entries”.',
+                'Pick a tag that is built for this platform (the message lists what the index holds), or run the job on a runner of a platform the image offers (`runs-on: ubuntu-24.04-arm` for arm64).',
+                'If the pull asks for another platform than the runner’s own (`docker pull --platform`, a multi-platform build), say so with the `platform` input, e.g. `platform: linux/amd64,linux/arm64`.',
+            ];
         case 'invalid-input':
             return [
                 'Fix the input named in the message; the expected form is given there and in the README.',
@@ -4327,6 +4346,7 @@ const VERDICT = {
     'tls-error': 'a certificate did not verify',
     'proxy-error': 'the proxy failed',
     'proxy-auth-required': 'the proxy wants credentials',
+    'no-matching-platform': 'an image is not built for this platform',
     'invalid-input': 'an input is invalid',
 };
 
@@ -4578,8 +4598,10 @@ class Transport {
         request.signal?.addEventListener('abort', abandon, { once: true });
         let url = request.url;
         let authorization = request.authorization;
+        const hops = [];
         try {
             for (let redirects = 0;; redirects++) {
+                hops.push(url);
                 if (authorization)
                     assertCredentialsMayGo(url);
                 if (isLinkLocal(url.hostname))
@@ -4598,12 +4620,15 @@ class Transport {
                     // Authorization belongs to the origin it was meant for; another host gets none.
                     if (next.origin !== url.origin)
                         authorization = undefined;
-                    this.options.debug(`${request.method} ${safeUrl(url)} redirected to ${safeUrl(next)}`);
+                    this.options.debug(`${request.method} ${safeUrl(url)} redirected to ${safeUrl(next)}${next.search ? ' (query not shown)' : ''}`);
                     url = next;
                     continue;
                 }
-                const body = await readCapped(response, BODY_LIMIT, controller.signal);
+                const limit = request.bodyLimit ?? BODY_LIMIT;
+                const body = await readCapped(response, limit, controller.signal);
                 return {
+                    url,
+                    hops,
                     answer: {
                         status,
                         headers: response.message.headers,
@@ -4615,7 +4640,11 @@ class Transport {
             }
         }
         catch (err) {
-            return { error: classifyError(err, trace, controller.signal.aborted, this.options.timeoutMs) };
+            return {
+                url,
+                hops,
+                error: classifyError(err, trace, controller.signal.aborted, this.options.timeoutMs),
+            };
         }
         finally {
             clearTimeout(timer);
@@ -4626,6 +4655,8 @@ class Transport {
         const headers = { 'user-agent': this.options.userAgent };
         if (request.accept)
             headers.accept = request.accept;
+        if (request.range)
+            headers.range = request.range;
         if (authorization)
             headers.authorization = authorization;
         const secure = url.protocol === 'https:';
@@ -4798,12 +4829,226 @@ function classifyError(err, trace, deadline, timeoutMs) {
         throughProxy,
     };
 }
-/** The URL without its credentials, for logs. */
+/**
+ * The URL without its credentials and its query, for logs: a blob host's signed URL carries its
+ * signature in the query.
+ */
 function safeUrl(url) {
-    return `${url.protocol}//${url.host}${url.pathname}${url.search}`;
+    return `${url.protocol}//${url.host}${url.pathname}`;
+}
+/** `host:port`, the port always written: what a firewall rule or a proxy's CONNECT names. */
+function hostPort(url) {
+    return `${url.host}${url.port ? '' : url.protocol === 'http:' ? ':80' : ':443'}`;
 }
 function firstHeader(value) {
     return Array.isArray(value) ? value[0] : value;
+}
+
+;// CONCATENATED MODULE: ./src/core/limiter.ts
+/** Runs at most `size` tasks at once; the others wait for a place, first come, first served. */
+class Limiter {
+    size;
+    running = 0;
+    queue = [];
+    constructor(size) {
+        this.size = size;
+    }
+    async run(task) {
+        if (this.running < this.size)
+            this.running++;
+        // The task that finishes hands its place straight to the first in the queue.
+        else
+            await new Promise((resolve) => this.queue.push(resolve));
+        try {
+            return await task();
+        }
+        finally {
+            const next = this.queue.shift();
+            if (next)
+                next();
+            else
+                this.running--;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/context.ts
+/**
+ * What every hop of a run shares: the configuration, the one HTTP layer and the limiter in front
+ * of it, the secrets met so far, and the record of which hosts were used and how they were reached.
+ * The hop modules (endpoint, tokens, images, blobs) sit above this one and never import each
+ * other's callers; the sequencer (preflight.ts) sits on top.
+ */
+
+
+
+function presented(header) {
+    return header?.startsWith('Bearer ') ? 'token' : header ? 'basic' : 'nothing';
+}
+class RunContext {
+    config;
+    transport;
+    deps;
+    started;
+    /** Things worth knowing that do not fail the run; shown as warnings. */
+    notes = [];
+    /** What was left unchecked and why; shown with the details, not as a warning. */
+    info = [];
+    routes = [];
+    hostsUsed = [];
+    limiter;
+    /** Every secret of the run, cut from whatever a server sent before the report holds it. */
+    scrubber = new Scrubber();
+    maxSkewMs = 0;
+    constructor(config, deps) {
+        this.config = config;
+        this.deps = {
+            ...deps,
+            onSecret: (value) => {
+                this.scrubber.add(value);
+                deps.onSecret(value);
+            },
+        };
+        for (const secret of configSecrets(config))
+            this.scrubber.add(secret);
+        this.started = deps.now();
+        this.limiter = new Limiter(deps.concurrency);
+        this.transport = new Transport({
+            timeoutMs: config.timeoutMs,
+            retries: config.retries,
+            proxy: config.proxy,
+            userAgent: deps.userAgent,
+            sleep: deps.sleep,
+            now: deps.now,
+            debug: deps.debug,
+        });
+    }
+    /** Every `host:port` the pulls need, in the order first used. */
+    get hosts() {
+        return [...this.hostsUsed];
+    }
+    get clockSkewMs() {
+        return this.maxSkewMs;
+    }
+    /** One request through the limiter and the transport, logged, its hosts recorded. */
+    async send(request, options = {}) {
+        if (!options.speculative)
+            this.use(request.url);
+        const exchange = await this.limiter.run(() => this.transport.send(request, options.retries ?? this.config.retries));
+        if (exchange.answer && options.secretsIn)
+            for (const secret of options.secretsIn(exchange.answer.body))
+                this.deps.onSecret(secret);
+        if (!options.speculative)
+            this.adopt(exchange);
+        const outcome = exchange.answer ? `HTTP ${exchange.answer.status}` : exchange.error?.kind;
+        const where = exchange.url.host === request.url.host ? '' : ` (last answer from ${exchange.url.host})`;
+        this.deps.debug(`${request.method} ${request.url.host}${request.url.pathname}: ${outcome}${where} in ${exchange.ms} ms (${exchange.attempts} attempt${exchange.attempts === 1 ? '' : 's'})`);
+        if (exchange.answer)
+            this.noteSkew(dateHeader(exchange.answer.headers.date));
+        return exchange;
+    }
+    /** Counts the hosts of an exchange as used (a speculative one, once it turns out to be needed). */
+    adopt(exchange) {
+        for (const url of exchange.hops)
+            this.use(url);
+    }
+    noteSkew(serverTime) {
+        if (!serverTime)
+            return;
+        const skew = Math.abs(this.deps.now() - serverTime.getTime());
+        if (skew > this.maxSkewMs)
+            this.maxSkewMs = skew;
+    }
+    close() {
+        this.transport.close();
+    }
+    use(url) {
+        const target = hostPort(url);
+        if (this.hostsUsed.includes(target))
+            return;
+        this.hostsUsed.push(target);
+        const route = this.transport.route(url);
+        if (!this.routes.some((r) => r.host === url.host))
+            this.routes.push({ host: url.host, via: route.via, reason: route.reason });
+    }
+}
+/** The secrets a run starts with: the password, and the proxy's password, as given and decoded. */
+function configSecrets(config) {
+    const secrets = [];
+    if (config.credentials)
+        secrets.push(config.credentials.password);
+    const proxy = config.proxy.url;
+    if (proxy?.password) {
+        secrets.push(proxy.password);
+        try {
+            secrets.push(decodeURIComponent(proxy.password));
+        }
+        catch {
+            // Percent-encoding is checked when the proxy is read; the raw form is registered anyway.
+        }
+    }
+    return secrets;
+}
+function dateHeader(value) {
+    const text = Array.isArray(value) ? value[0] : value;
+    const date = text ? new Date(text) : undefined;
+    return date && !Number.isNaN(date.getTime()) ? date : undefined;
+}
+/**
+ * One registry's part of a run: its name, the credentials it gets (only the configured registry
+ * gets any), what to check there, and the tokens fetched for its repositories.
+ */
+class RegistryScope {
+    ctx;
+    registry;
+    dockerHub;
+    /** Tokens per repository, fetched once and shared by all its tags. */
+    tokens = new Map();
+    basicHeader;
+    /** The statuses the outputs report, for the configured registry. */
+    facts;
+    /** Follow an image to its config blob, through the registry's redirect. */
+    layers;
+    /** The platforms every image must offer here; undefined when not checked here. */
+    platforms;
+    constructor(ctx, registry, dockerHub) {
+        this.ctx = ctx;
+        this.registry = registry;
+        this.dockerHub = dockerHub;
+        const { config } = ctx;
+        const credentials = this.isPrimary ? config.credentials : undefined;
+        if (credentials) {
+            const { username, password } = credentials;
+            const encoded = Buffer.from(`${username}:${password}`).toString('base64');
+            ctx.deps.onSecret(encoded);
+            this.basicHeader = `Basic ${encoded}`;
+        }
+        this.facts = {
+            auth: {
+                scheme: 'unknown',
+                credentials: credentials
+                    ? 'given'
+                    : this.isPrimary && config.missing
+                        ? 'incomplete'
+                        : 'anonymous',
+            },
+        };
+        this.layers = config.layers === 'true' || (config.layers === 'auto' && !dockerHub);
+        const policy = config.platforms;
+        if (policy.kind === 'list' && (policy.explicit || this.layers))
+            this.platforms = policy.platforms;
+    }
+    /** The registry the `registry` input names: the only one that gets credentials. */
+    get isPrimary() {
+        return this.registry === this.ctx.config.registry;
+    }
+    /** A manifest GET is needed to read an index's platforms or to follow an image to its layers. */
+    get readsManifests() {
+        return this.layers || this.platforms !== undefined;
+    }
+    get refusalContext() {
+        return { primary: this.ctx.config.registry, credentialsGiven: !!this.ctx.config.credentials };
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/token.ts
@@ -4896,773 +5141,225 @@ function scalar(value) {
     return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
 }
 
-;// CONCATENATED MODULE: ./src/preflight.ts
-/**
- * The procedure a support engineer walks through by hand, as one function: reach the
- * registry's /v2/ and read its challenge, ask the token service for a token, present it to
- * /v2/, then ask for each image's manifest. Plain config in, typed report out; nothing here
- * knows about the Actions runner.
- */
+;// CONCATENATED MODULE: ./src/manifest.ts
 
-
-
-
-
-
-
-/**
- * Token services known in advance. Their token request goes out together with the first `GET /v2/`
- * (a round trip saved for the home case) and is kept when the challenge names the same realm and
- * service; when /v2/ cannot be reached, it still tells whether the token service can.
- */
-const KNOWN_REALMS = {
-    'registry.redhat.io': {
-        realm: 'https://registry.redhat.io/auth/realms/rhcc/protocol/redhat-docker-v2/auth',
-        service: 'docker-registry',
-    },
+const MEDIA_TYPES = {
+    ociIndex: 'application/vnd.oci.image.index.v1+json',
+    ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+    dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
 };
-const MANIFEST_ACCEPT = [
-    'application/vnd.oci.image.index.v1+json',
-    'application/vnd.oci.image.manifest.v1+json',
-    'application/vnd.docker.distribution.manifest.list.v2+json',
-    'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
-const CLOCK_SKEW_LIMIT_MS = 30_000;
-async function preflight(config, deps) {
-    const run = new Preflight(config, deps);
-    try {
-        return await run.run();
+/** What a manifest request accepts: every format a current pull does. */
+const MANIFEST_ACCEPT = Object.values(MEDIA_TYPES).join(', ');
+/** distribution's limit for a manifest: a larger one is not a manifest a pull would take. */
+const MANIFEST_LIMIT = 4 * 1024 * 1024;
+const manifest_DIGEST = /^(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/;
+/** Reads a manifest or an index from its body and its Content-Type. */
+function parseManifest(body, contentType) {
+    const json = parseJson(body);
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+        return { kind: 'unreadable', reason: 'the manifest is not a JSON object' };
     }
-    finally {
-        run.close();
+    const record = json;
+    const type = (typeof record.mediaType === 'string' ? record.mediaType : (contentType ?? '')).split(';')[0];
+    const isIndex = type === MEDIA_TYPES.ociIndex ||
+        type === MEDIA_TYPES.dockerList ||
+        Array.isArray(record.manifests);
+    if (isIndex) {
+        if (!Array.isArray(record.manifests))
+            return { kind: 'unreadable', reason: 'the index has no manifests' };
+        const manifests = record.manifests.map(descriptor).filter((d) => !!d);
+        return { kind: 'index', manifests };
     }
+    const config = descriptor(record.config);
+    if (!config) {
+        const schema = record.schemaVersion === 1 ? ' (a schema 1 manifest, which this check does not read)' : '';
+        return { kind: 'unreadable', reason: `the manifest names no config blob${schema}` };
+    }
+    return { kind: 'manifest', config };
 }
-class Preflight {
-    config;
-    transport;
-    started;
-    checks = [];
-    notes = [];
-    hosts = new Set();
-    report = {};
-    basicHeader;
-    /** Tokens per registry host and repository, fetched once and shared by all tags. */
-    tokens = new Map();
-    /** /v2/ pings of registries other than the configured one. */
-    foreign = new Map();
-    /** Every request takes a place here, for its attempts and their waits. */
-    inFlight;
-    /** Every secret of the run, cut from whatever a server sent before the report holds it. */
-    scrubber = new Scrubber();
-    deps;
-    maxSkewMs = 0;
-    constructor(config, deps) {
-        this.config = config;
-        this.deps = {
-            ...deps,
-            onSecret: (value) => {
-                this.scrubber.add(value);
-                deps.onSecret(value);
-            },
-        };
-        for (const secret of configSecrets(config))
-            this.scrubber.add(secret);
-        this.started = deps.now();
-        this.inFlight = new Limiter(deps.concurrency);
-        this.transport = new Transport({
-            timeoutMs: config.timeoutMs,
-            retries: config.retries,
-            proxy: config.proxy,
-            userAgent: deps.userAgent,
-            sleep: deps.sleep,
-            now: deps.now,
-            debug: deps.debug,
-        });
-        if (config.credentials) {
-            const { username, password } = config.credentials;
-            const encoded = Buffer.from(`${username}:${password}`).toString('base64');
-            this.deps.onSecret(encoded);
-            this.basicHeader = `Basic ${encoded}`;
-        }
+function descriptor(value) {
+    if (typeof value !== 'object' || value === null)
+        return undefined;
+    const record = value;
+    if (typeof record.digest !== 'string' || !manifest_DIGEST.test(record.digest))
+        return undefined;
+    const d = { digest: record.digest };
+    if (typeof record.mediaType === 'string')
+        d.mediaType = record.mediaType;
+    const platform = readPlatform(record.platform);
+    if (platform)
+        d.platform = platform;
+    return d;
+}
+/**
+ * A platform as a server wrote it, if it is one: each part a short word. Anything else (markup,
+ * a page of text) is not a platform, and never reaches a report.
+ */
+function readPlatform(value) {
+    if (typeof value !== 'object' || value === null)
+        return undefined;
+    const p = value;
+    const word = (v) => typeof v === 'string' && /^[A-Za-z0-9_.-]{1,32}$/.test(v);
+    if (!word(p.os) || !word(p.architecture))
+        return undefined;
+    const platform = { os: p.os, architecture: p.architecture };
+    if (word(p.variant))
+        platform.variant = p.variant;
+    return platform;
+}
+/**
+ * The platforms an index offers to run, in its order: attestation manifests and the like
+ * (`unknown/unknown`) are not platforms.
+ */
+function indexPlatforms(manifests) {
+    return manifests.filter((m) => m.platform && m.platform.os !== 'unknown' && m.platform.architecture !== 'unknown');
+}
+/** The platform an image config says it is for (`os`, `architecture`, `variant`), if it says. */
+function configPlatform(body) {
+    return readPlatform(parseJson(body));
+}
+
+;// CONCATENATED MODULE: ./src/challenge.ts
+const TOKEN_CHAR = /[!#$%&'*+.^_`|~0-9A-Za-z-]/;
+const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** token68 (RFC 9110 §11.2): base64 and friends. */
+const TOKEN68_CHAR = /[0-9A-Za-z\-._~+/]/;
+function parseChallenges(headerValues) {
+    const challenges = [];
+    let malformed = false;
+    for (const value of headerValues) {
+        const parsed = parseOne(value);
+        challenges.push(...parsed.challenges);
+        malformed ||= parsed.malformed;
     }
-    close() {
-        this.transport.close();
-    }
-    async run() {
-        const { registry } = this.config;
-        this.report.auth = {
-            scheme: 'unknown',
-            credentials: this.config.credentials
-                ? 'given'
-                : this.config.missing
-                    ? 'incomplete'
-                    : 'anonymous',
-        };
-        const firstRepo = this.config.images.find((i) => i.registry === registry)?.repository;
-        // 1. Reach /v2/ and read the challenge; a known token service is asked at the same time.
-        const early = this.earlyToken(firstRepo);
-        const ping = await this.ping();
-        // 2. The token service, at the announced realm, the auth-url override, or the known realm.
-        const endpoint = this.chooseRealm(ping.endpoint, ping.check.status !== undefined);
-        const adopted = early && endpoint && sameTokenService(early.endpoint, endpoint) ? early.exchange : undefined;
-        // Not the token service this registry names (or none at all): no retries on its behalf.
-        if (early && !adopted)
-            early.abandon.abort();
-        let auth;
-        if (endpoint?.scheme === 'bearer') {
-            auth = await this.tokenCheck(endpoint, firstRepo, adopted);
-        }
-        else if (endpoint?.scheme === 'basic') {
-            auth = this.basicAuth();
-        }
-        else if (endpoint?.scheme === 'none') {
-            auth = {};
-            this.report.registryStatus = ping.check.status;
-        }
-        const authorized = ping.check.outcome === 'passed' && auth !== undefined && !auth.finding;
-        // 3. /v2/ with the token, and 4. each image, side by side.
-        const registryCheck = authorized && endpoint?.scheme !== 'none'
-            ? this.registryCheck(auth?.header)
-            : Promise.resolve(undefined);
-        const [, imageChecks] = await Promise.all([
-            registryCheck,
-            this.probeImages(endpoint, authorized),
-        ]);
-        if (this.checks.every((c) => c.id !== 'registry') && endpoint?.scheme !== 'none') {
-            const check = {
-                id: 'registry',
-                title: this.registryTitle(),
-                hop: 'registry',
-                host: registry,
-                request: 'GET /v2/',
-                outcome: 'skipped',
-            };
-            // A registry that takes Basic itself, and no credentials to give it, fails here.
-            if (endpoint?.scheme === 'basic' && auth?.finding)
-                fail(check, auth.finding);
-            this.checks.push(check);
-        }
-        if (this.maxSkewMs > CLOCK_SKEW_LIMIT_MS) {
-            this.notes.push(`The runner's clock differs from the servers' by about ${Math.round(this.maxSkewMs / 1000)} s: a skewed clock makes freshly issued tokens fail. Check the runner's time synchronisation.`);
-        }
-        return this.finish(imageChecks);
-    }
-    async ping() {
-        const { check, answer } = await this.getV2('ping', 'Reach the registry');
-        if (!answer)
-            return { check };
-        const endpoint = readEndpoint(answer);
-        if ('code' in endpoint) {
-            // A 429 or 5xx was already judged, with what the retries learned.
-            if (check.outcome !== 'failed')
-                fail(check, endpoint);
-            return { check };
-        }
-        this.report.auth = { ...this.report.auth, scheme: endpoint.scheme };
-        return { check, endpoint };
-    }
-    /** `GET /v2/` of the configured registry, recorded as the check `id`. */
-    async getV2(id, title, authorization) {
-        const { registry } = this.config;
-        const url = new URL(`https://${registry}/v2/`);
-        const exchange = await this.send({ method: 'GET', url, authorization });
-        const check = this.checkFrom(id, title, 'registry', registry, 'GET /v2/', exchange);
-        this.checks.push(check);
-        return { check, answer: exchange.answer, exchange };
-    }
-    /** Picks the token realm: auth-url wins; else the challenge's; else, if /v2/ was not reached, the known one. */
-    chooseRealm(endpoint, answered) {
-        const { authUrl, registry } = this.config;
-        const auth = this.report.auth;
-        if (endpoint?.realm)
-            auth.discoveredRealm = safeHref(endpoint.realm);
-        if (authUrl) {
-            if (endpoint?.realm && safeHref(endpoint.realm) !== safeHref(authUrl)) {
-                this.notes.push(`auth-url (${safeHref(authUrl)}) differs from the realm the registry announces (${safeHref(endpoint.realm)}); the auth-url was used.` +
-                    (authUrl.hostname === 'sso.redhat.com'
-                        ? ' sso.redhat.com is Red Hat’s older realm, still in many scripts and firewall rules; a pull uses the announced one, so the firewall must allow its host.'
-                        : ''));
+    return { challenges, malformed };
+}
+/** The Bearer challenge, if the server sent one with a realm. */
+function bearerChallenge(parsed) {
+    return parsed.challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
+}
+function parseOne(input) {
+    const challenges = [];
+    let malformed = false;
+    let i = 0;
+    const n = input.length;
+    const skipSpace = () => {
+        while (i < n && (input[i] === ' ' || input[i] === '\t'))
+            i++;
+    };
+    const readToken = () => {
+        const start = i;
+        while (i < n && TOKEN_CHAR.test(input[i]))
+            i++;
+        return input.slice(start, i);
+    };
+    const readQuoted = () => {
+        // input[i] is the opening quote
+        i++;
+        let out = '';
+        while (i < n) {
+            const c = input[i];
+            if (c === '\\' && i + 1 < n) {
+                out += input[i + 1];
+                i += 2;
             }
-            if (endpoint && endpoint.scheme !== 'bearer')
-                return endpoint;
-            auth.realm = safeHref(authUrl);
-            auth.realmSource = 'auth-url';
-            return {
-                scheme: 'bearer',
-                realm: authUrl,
-                service: endpoint?.service ?? KNOWN_REALMS[registry]?.service,
-            };
-        }
-        if (endpoint) {
-            if (endpoint.realm) {
-                auth.realm = safeHref(endpoint.realm);
-                auth.realmSource = 'challenge';
-            }
-            return endpoint;
-        }
-        const known = KNOWN_REALMS[registry];
-        if (!known || answered)
-            return undefined;
-        auth.realm = known.realm;
-        auth.realmSource = 'known';
-        return { scheme: 'bearer', realm: new URL(known.realm), service: known.service };
-    }
-    /**
-     * The token request for a registry whose token service is known (KNOWN_REALMS), sent before the
-     * challenge has named it. Nothing is judged or recorded here: tokenCheck() adopts the answer only
-     * if the challenge names the same realm and service (or /v2/ gave no answer at all).
-     */
-    earlyToken(repository) {
-        const known = KNOWN_REALMS[this.config.registry];
-        if (!known || this.config.authUrl || this.config.missing)
-            return undefined;
-        const endpoint = {
-            scheme: 'bearer',
-            realm: new URL(known.realm),
-            service: known.service,
-        };
-        const abandon = new AbortController();
-        const exchange = this.requestToken(endpoint, repository, this.basicHeader, abandon.signal);
-        return { endpoint, exchange, abandon };
-    }
-    /** The token request that proves (or disproves) the credentials: the `sso-status` check. */
-    tokenCheck(endpoint, repository, sent) {
-        const realm = endpoint.realm;
-        const check = {
-            id: 'token',
-            title: this.config.credentials
-                ? 'Token service accepts the credentials'
-                : 'Token service grants anonymous access',
-            hop: 'token-service',
-            host: realm.host,
-            request: `GET ${realm.pathname}`,
-            outcome: 'skipped',
-        };
-        this.checks.push(check);
-        if (this.config.missing) {
-            const finding = {
-                code: 'missing-credentials',
-                detail: `${this.config.registry} needs credentials, but the ${this.config.missing} input is empty`,
-            };
-            fail(check, finding);
-            return Promise.resolve({ finding });
-        }
-        const auth = this.fetchToken(this.config.registry, endpoint, repository, this.basicHeader, check, sent);
-        // The images of this repository share this token rather than asking again.
-        if (repository)
-            this.tokens.set(`${this.config.registry}/${repository}`, auth);
-        return auth;
-    }
-    registryTitle() {
-        return this.config.credentials
-            ? 'Registry accepts the credentials'
-            : 'Registry accepts anonymous access';
-    }
-    basicAuth() {
-        if (this.basicHeader)
-            return { header: this.basicHeader };
-        const what = this.config.missing
-            ? `the ${this.config.missing} input is empty`
-            : 'none were given';
-        return {
-            finding: {
-                code: 'missing-credentials',
-                detail: `${this.config.registry} needs credentials, but ${what}`,
-            },
-        };
-    }
-    /**
-     * Asks the token service for a pull token (or judges the answer to a request already `sent` to
-     * it). `check`, when given, receives the outcome (the token check row); otherwise the outcome
-     * comes back only as a finding for an image row.
-     */
-    async fetchToken(registry, endpoint, repository, authorization, check, sent) {
-        const realm = endpoint.realm;
-        const anonymous = authorization === undefined;
-        const refusal = realmRefusal(realm);
-        if (refusal) {
-            const finding = { code: 'unexpected-response', detail: refusal };
-            if (check)
-                fail(check, finding);
-            return { finding };
-        }
-        const exchange = await (sent ?? this.requestToken(endpoint, repository, authorization));
-        if (check)
-            Object.assign(check, this.checkFrom(check.id, check.title, 'token-service', realm.host, check.request, exchange));
-        if (check && exchange.answer)
-            this.report.ssoStatus = exchange.answer.status;
-        const answer = exchange.answer;
-        let finding;
-        let token;
-        if (!answer) {
-            finding = networkFinding(exchange.error, 'token service', realm.host);
-        }
-        else if (answer.status === 200) {
-            const parsed = parseTokenResponse(answer.body);
-            if (parsed.ok)
-                token = parsed.token;
-            else
-                finding = { code: 'unexpected-response', detail: `${parsed.reason} (${realm.host})` };
-        }
-        else if (answer.status === 401 || answer.status === 403) {
-            if (answer.status === 403 && looksLikeHtml(answer) && !parseErrorBody(answer.body)) {
-                finding = htmlFinding('token service', realm.host, answer.status);
-            }
-            else if (anonymous && registry !== this.config.registry) {
-                finding = {
-                    code: 'access-denied',
-                    detail: `the token service at ${realm.host} refused anonymous access to ${repository ?? registry} (HTTP ${answer.status}); credentials are only sent to ${this.config.registry}`,
-                };
-            }
-            else if (anonymous) {
-                finding = {
-                    code: 'missing-credentials',
-                    detail: `the token service at ${realm.host} refused anonymous access (HTTP ${answer.status}) and no credentials were given`,
-                };
+            else if (c === '"') {
+                i++;
+                return out;
             }
             else {
-                finding = {
-                    code: 'invalid-credentials',
-                    detail: `the token service at ${realm.host} refused the credentials (HTTP ${answer.status})`,
-                };
+                out += c;
+                i++;
             }
         }
-        else {
-            finding = statusFinding(answer, 'token service', realm.host, exchange.retryNote) ?? {
-                code: 'unexpected-response',
-                detail: `the token service at ${realm.host} answered HTTP ${answer.status} at ${realm.pathname}; check auth-url, or that this is the registry's token endpoint`,
-            };
+        return undefined; // unterminated
+    };
+    const skipToComma = () => {
+        while (i < n && input[i] !== ',')
+            i++;
+    };
+    let current;
+    while (i < n) {
+        skipSpace();
+        if (i >= n)
+            break;
+        if (input[i] === ',') {
+            i++;
+            continue;
         }
-        if (token) {
-            this.noteSkew(token.issuedAt);
-            if (check)
-                this.report.tokenExpiresIn = token.expiresIn;
-            this.deps.debug(`token for ${registry}${repository ? ` (${repository})` : ''}: expires in ${token.expiresIn} s`);
-            return { header: `Bearer ${token.token}`, status: answer?.status };
+        const start = i;
+        const word = readToken();
+        if (!word) {
+            malformed = true;
+            i = start + 1;
+            skipToComma();
+            continue;
         }
-        if (check && finding)
-            fail(check, finding);
-        return { finding, status: answer?.status };
-    }
-    /** `GET <realm>?service=…&scope=repository:<repository>:pull`; the token is masked at once. */
-    requestToken(endpoint, repository, authorization, signal) {
-        const scopes = repository ? [pullScope(repository)] : [];
-        return this.send({
-            method: 'GET',
-            url: tokenUrl(endpoint.realm, endpoint.service, scopes),
-            authorization,
-            accept: 'application/json',
-            signal,
-        }, undefined, (answer) => tokenSecrets(answer.body));
-    }
-    async registryCheck(authorization) {
-        const { registry } = this.config;
-        const { check, answer, exchange } = await this.getV2('registry', this.registryTitle(), authorization);
-        if (!answer)
-            return;
-        this.report.registryStatus = answer.status;
-        if (answer.status === 200) {
-            if (!isRegistryAnswer(answer))
-                fail(check, htmlFinding('registry', registry, answer.status));
-            return;
-        }
-        const finding = this.refusalFinding(answer, registry, undefined, authorization?.startsWith('Bearer ') ? 'token' : 'basic') ??
-            statusFinding(answer, 'registry', registry, exchange.retryNote) ?? {
-            code: 'unexpected-response',
-            detail: `${registry} answered HTTP ${answer.status} to GET /v2/`,
-        };
-        fail(check, finding);
-    }
-    /**
-     * 401/403 from the registry, read with what was presented: no credentials where they were
-     * needed is `missing-credentials`; anything else the registry refused is `access-denied`.
-     */
-    refusalFinding(answer, registry, image, presented) {
-        if (answer.status !== 401 && answer.status !== 403)
-            return undefined;
-        if (looksLikeHtml(answer) && !isRegistryAnswer(answer))
-            return htmlFinding('registry', registry, answer.status);
-        const what = image ? `the image ${image}` : 'the token';
-        const status = `HTTP ${answer.status}`;
-        if (registry !== this.config.registry) {
-            return {
-                code: 'access-denied',
-                detail: `${registry} refused ${what} to an anonymous request (${status}); credentials are only sent to ${this.config.registry}`,
-            };
-        }
-        if (presented === 'nothing') {
-            return {
-                code: 'access-denied',
-                detail: `${registry} refused ${what} (${status}) although it asks for no credentials`,
-            };
-        }
-        if (!this.config.credentials) {
-            return {
-                code: 'missing-credentials',
-                detail: `${registry} refused ${image ? what : 'anonymous access'} (${status}) and no credentials were given`,
-            };
-        }
-        if (presented === 'basic' && !image && answer.status === 401) {
-            // A registry that takes Basic is its own token service: a 401 on /v2/ refuses the login.
-            return {
-                code: 'invalid-credentials',
-                detail: `${registry} refused the credentials on GET /v2/ (${status})`,
-            };
-        }
-        const accepted = presented === 'token'
-            ? 'the token service accepted the credentials'
-            : 'it accepted the credentials on /v2/';
-        return {
-            code: 'access-denied',
-            detail: `${registry} refused ${what} (${status}) although ${accepted}`,
-        };
-    }
-    async probeImages(endpoint, primaryAuthorized) {
-        if (primaryAuthorized && endpoint?.scheme === 'bearer') {
-            // Every repository's token is asked for first, so that the tokens queue for places ahead
-            // of the manifest checks, which join the queue only once their token is in. A place never
-            // waits a round trip for a token and then another for its manifest, and while few tokens
-            // are in, the tokens have every place (bench: 100 images, one wave fewer than two groups
-            // of fixed size). tokenFor() shares each repository's request with the images that need it.
-            for (const image of this.config.images) {
-                if (image.registry === this.config.registry)
-                    void this.tokenFor(image, endpoint);
+        skipSpace();
+        if (input[i] === '=' && current) {
+            // An auth-param of the current challenge, unless this is a token68 ("abc==").
+            i++;
+            skipSpace();
+            let value;
+            if (input[i] === '"') {
+                value = readQuoted();
+                if (value === undefined) {
+                    malformed = true;
+                    break;
+                }
             }
-        }
-        return Promise.all(this.config.images.map((image) => {
-            if (image.registry === this.config.registry) {
-                if (!primaryAuthorized || !endpoint)
-                    return Promise.resolve(skippedImage(image, !this.config.credentials));
-                return this.probeImage(image, endpoint);
+            else {
+                value = readToken();
+                if (value === '' && i < n && input[i] !== ',') {
+                    malformed = true;
+                    skipToComma();
+                    continue;
+                }
             }
-            return this.probeForeignImage(image);
-        }));
-    }
-    async probeForeignImage(image) {
-        let ping = this.foreign.get(image.registry);
-        if (!ping) {
-            ping = this.pingForeign(image.registry);
-            this.foreign.set(image.registry, ping);
+            const name = word.toLowerCase();
+            if (!(name in current.params))
+                current.params[name] = value;
+            continue;
         }
-        const endpoint = await ping;
-        if ('code' in endpoint)
-            return { ...imageBase(image, true), outcome: 'failed', finding: endpoint };
-        return this.probeImage(image, endpoint);
-    }
-    async pingForeign(registry) {
-        const exchange = await this.send({ method: 'GET', url: new URL(`https://${registry}/v2/`) });
-        if (!exchange.answer)
-            return networkFinding(exchange.error, 'registry', registry);
-        return readEndpoint(exchange.answer);
-    }
-    async probeImage(image, endpoint) {
-        const primary = image.registry === this.config.registry;
-        const anonymous = !primary || !this.config.credentials;
-        const row = { ...imageBase(image, anonymous), outcome: 'skipped' };
-        const started = this.deps.now();
-        const auth = await this.authFor(image, endpoint);
-        if (auth.finding)
-            return { ...row, outcome: 'failed', finding: auth.finding, ms: this.deps.now() - started };
-        const url = new URL(`https://${image.registry}/v2/${image.repository}/manifests/${image.reference}`);
-        let header = auth.header;
-        let exchange = await this.send({
-            method: 'HEAD',
-            url,
-            authorization: header,
-            accept: MANIFEST_ACCEPT,
-        });
-        // A registry whose /v2/ is open may still want a token for a repository: get one and ask again.
-        const upgrade = !header && exchange.answer?.status === 401 ? challengedEndpoint(exchange.answer) : undefined;
-        if (upgrade) {
-            const token = await this.tokenFor(image, upgrade);
-            if (token.finding)
-                return { ...row, outcome: 'failed', finding: token.finding, ms: this.deps.now() - started };
-            header = token.header;
-            exchange = await this.send({
-                method: 'HEAD',
-                url,
-                authorization: header,
-                accept: MANIFEST_ACCEPT,
-            });
-        }
-        row.ms = this.deps.now() - started;
-        const answer = exchange.answer;
-        if (!answer)
-            return {
-                ...row,
-                outcome: 'failed',
-                finding: networkFinding(exchange.error, 'registry', image.registry),
-            };
-        row.status = answer.status;
-        row.rateLimit = rateLimitOf(answer);
-        const name = formatImageRef(image);
-        if (answer.status === 200) {
-            if (looksLikeHtml(answer) && !isRegistryAnswer(answer)) {
-                return { ...row, outcome: 'failed', finding: htmlFinding('registry', image.registry, 200) };
+        // A new challenge: `scheme` followed by a space (and params), a comma or the end.
+        current = { scheme: word.toLowerCase(), params: {} };
+        challenges.push(current);
+        // A token68 after the scheme (`Negotiate abc==`) carries no parameter we use: skip it.
+        // It is told from a first parameter (`Bearer realm=…`) by what follows its `=` signs.
+        const save = i;
+        const start68 = i;
+        while (i < n && TOKEN68_CHAR.test(input[i]))
+            i++;
+        if (i > start68) {
+            const word68 = input.slice(start68, i);
+            skipSpace();
+            let equals = 0;
+            while (i < n && input[i] === '=') {
+                i++;
+                equals++;
             }
-            return {
-                ...row,
-                outcome: 'passed',
-                digest: firstHeader(answer.headers['docker-content-digest']),
-            };
+            skipSpace();
+            // `name = value` is a parameter (white space around `=` is allowed); `abc==` is not.
+            const param = equals === 1 && i < n && input[i] !== ',' && TOKEN_RE.test(word68);
+            if (param)
+                i = save;
         }
-        const presented = header?.startsWith('Bearer ')
-            ? 'token'
-            : header
-                ? 'basic'
-                : 'nothing';
-        let finding = this.refusalFinding(answer, image.registry, name, presented);
-        if (!finding && answer.status === 404) {
-            finding = {
-                code: 'image-not-found',
-                detail: `${image.registry} has no manifest for ${name} (HTTP 404)`,
-            };
-        }
-        finding ??= statusFinding(answer, 'registry', image.registry, exchange.retryNote) ?? {
-            code: 'unexpected-response',
-            detail: `${image.registry} answered HTTP ${answer.status} for ${name}`,
-        };
-        row.outcome = 'failed';
-        row.finding = finding;
-        if (finding.code !== 'unexpected-response' && finding.code !== 'rate-limited') {
-            row.registryMessage = await this.registryMessage(url, header);
-        }
-        return row;
     }
-    /** A HEAD has no body: one capped GET reads the registry's own words for a refused image. */
-    async registryMessage(url, authorization) {
-        const exchange = await this.send({ method: 'GET', url, authorization, accept: MANIFEST_ACCEPT }, 0);
-        const errors = exchange.answer ? parseErrorBody(exchange.answer.body) : undefined;
-        const text = errors
-            ?.map((e) => e.message || e.code)
-            .filter(Boolean)
-            .join('; ');
-        return text || undefined;
-    }
-    /** The Authorization for an image: the token for its repository, fetched once per repository. */
-    authFor(image, endpoint) {
-        const primary = image.registry === this.config.registry;
-        if (endpoint.scheme === 'none')
-            return Promise.resolve({});
-        if (endpoint.scheme === 'basic') {
-            if (primary)
-                return Promise.resolve(this.basicAuth());
-            return Promise.resolve({});
-        }
-        return this.tokenFor(image, endpoint);
-    }
-    /** The token for an image's repository, fetched once per repository and shared by its tags. */
-    tokenFor(image, endpoint) {
-        const primary = image.registry === this.config.registry;
-        const key = `${image.registry}/${image.repository}`;
-        let auth = this.tokens.get(key);
-        if (!auth) {
-            auth = this.fetchToken(image.registry, endpoint, image.repository, primary ? this.basicHeader : undefined);
-            this.tokens.set(key, auth);
-        }
-        return auth;
-    }
-    /**
-     * One request through the transport, logged. `secretsIn` names the secrets an answer carries,
-     * so they are masked before the first line about that answer is written.
-     */
-    async send(request, retries, secretsIn) {
-        const url = request.url;
-        if (!this.hosts.has(url.host)) {
-            this.hosts.add(url.host);
-            const route = this.transport.route(url);
-            (this.report.routes ??= []).push({ host: url.host, via: route.via, reason: route.reason });
-        }
-        const exchange = await this.inFlight.run(() => this.transport.send(request, retries));
-        if (exchange.answer && secretsIn)
-            for (const secret of secretsIn(exchange.answer))
-                this.deps.onSecret(secret);
-        this.deps.debug(`${request.method} ${url.host}${url.pathname}: ${exchange.answer ? `HTTP ${exchange.answer.status}` : exchange.error?.kind} in ${exchange.ms} ms (${exchange.attempts} attempt${exchange.attempts === 1 ? '' : 's'})`);
-        if (exchange.answer)
-            this.noteSkew(dateHeader(exchange.answer));
-        return exchange;
-    }
-    checkFrom(id, title, hop, host, request, exchange) {
-        const check = {
-            id,
-            title,
-            hop,
-            host,
-            request,
-            outcome: 'passed',
-            status: exchange.answer?.status,
-            ms: exchange.ms,
-            attempts: exchange.attempts,
-            via: exchange.route.via,
-        };
-        if (exchange.error) {
-            fail(check, networkFinding(exchange.error, hop === 'registry' ? 'registry' : 'token service', host));
-            check.atProxy = exchange.error.kind.startsWith('proxy-');
-        }
-        else if (exchange.answer) {
-            const generic = statusFinding(exchange.answer, hop === 'registry' ? 'registry' : 'token service', host, exchange.retryNote);
-            if (generic)
-                fail(check, generic);
-        }
-        return check;
-    }
-    noteSkew(serverTime) {
-        if (!serverTime)
-            return;
-        const skew = Math.abs(this.deps.now() - serverTime.getTime());
-        if (skew > this.maxSkewMs)
-            this.maxSkewMs = skew;
-    }
-    finish(images) {
-        const { registry } = this.config;
-        const ordered = [];
-        for (const c of this.checks) {
-            if (c.outcome === 'failed' && c.finding)
-                ordered.push({ finding: c.finding, hop: c.atProxy ? 'proxy' : c.hop, host: c.host });
-        }
-        for (const i of images) {
-            if (i.outcome === 'failed' && i.finding)
-                ordered.push({ finding: i.finding, hop: 'registry', host: i.registry });
-        }
-        // The checks table reads in the order of the procedure.
-        const order = ['ping', 'token', 'registry'];
-        this.checks.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
-        // Server text (an error message, a certificate's names) may quote a secret back.
-        const scrub = (finding) => {
-            if (finding)
-                finding.detail = this.scrubber.serverText(finding.detail, DETAIL_LIMIT);
-        };
-        for (const c of this.checks)
-            scrub(c.finding);
-        for (const i of images) {
-            scrub(i.finding);
-            if (i.registryMessage)
-                i.registryMessage = this.scrubber.serverText(i.registryMessage);
-        }
-        for (const [n, note] of this.notes.entries())
-            this.notes[n] = this.scrubber.serverText(note, 2 * DETAIL_LIMIT);
-        const auth = this.report.auth;
-        // A realm is a server's text too.
-        if (auth.realm)
-            auth.realm = this.scrubber.serverText(auth.realm, DETAIL_LIMIT);
-        if (auth.discoveredRealm)
-            auth.discoveredRealm = this.scrubber.serverText(auth.discoveredRealm, DETAIL_LIMIT);
-        const first = ordered[0];
-        const proxyUrl = this.config.proxy.url ? redactProxy(this.config.proxy.url) : undefined;
-        const result = first?.finding.code ?? 'ok';
-        const report = {
-            registry,
-            pullReady: !first,
-            result,
-            failedHop: first?.hop,
-            failedHost: first?.host,
-            checks: this.checks,
-            images,
-            ssoStatus: this.report.ssoStatus,
-            registryStatus: this.report.registryStatus,
-            tokenExpiresIn: this.report.tokenExpiresIn,
-            auth,
-            proxy: {
-                url: proxyUrl,
-                source: this.config.proxy.source,
-                schemeAssumed: this.config.proxy.schemeAssumed,
-                noProxy: this.config.proxy.noProxy,
-                noProxySource: this.config.proxy.noProxySource,
-            },
-            routes: this.report.routes ?? [],
-            notes: this.notes,
-            durationMs: this.deps.now() - this.started,
-        };
-        const message = first
-            ? `${capitalize(first.finding.detail)}: ${firstStep(result, adviceContext(report))}.`
-            : `Pulls from ${registry} will succeed: ${describeSuccess(this.checks, images)}.`;
-        return { ...report, message };
-    }
+    if (challenges.length === 0 && input.trim() !== '')
+        malformed = true;
+    return { challenges, malformed };
 }
-/** Findings are our sentences around a host name or a server's words: longer than those alone. */
-const DETAIL_LIMIT = 600;
-/** The secrets a run starts with: the password, and the proxy's password, as given and decoded. */
-function configSecrets(config) {
-    const secrets = [];
-    if (config.credentials)
-        secrets.push(config.credentials.password);
-    const proxy = config.proxy.url;
-    if (proxy?.password) {
-        secrets.push(proxy.password);
-        try {
-            secrets.push(decodeURIComponent(proxy.password));
-        }
-        catch {
-            // Percent-encoding is checked when the proxy is read; the raw form is registered anyway.
-        }
-    }
-    return secrets;
-}
-function describeSuccess(checks, images) {
-    const parts = [];
-    if (checks.some((c) => c.id === 'token' && c.outcome === 'passed'))
-        parts.push('the token service accepted the credentials');
-    if (checks.some((c) => c.id === 'registry' && c.outcome === 'passed'))
-        parts.push('the registry accepted the token');
-    else
-        parts.push('the registry answered');
-    parts.push(images.length
-        ? `all ${images.length} image${images.length === 1 ? '' : 's'} can be pulled`
-        : 'no images were listed to check');
-    return parts.join(', ');
-}
-/** Whether two endpoints name the same token service: the same realm and the same service. */
-function sameTokenService(a, b) {
-    return (a.realm !== undefined &&
-        b.realm !== undefined &&
-        safeHref(a.realm) === safeHref(b.realm) &&
-        a.service === b.service);
-}
-/** What /v2/ says about how to authenticate, or why its answer is not a registry's. */
-function readEndpoint(answer) {
-    const host = answer.url.host;
-    if (answer.status === 200) {
-        if (!isRegistryAnswer(answer))
-            return htmlFinding('registry', host, 200);
-        return { scheme: 'none' };
-    }
-    if (answer.status === 401) {
-        const parsed = parseChallenges(answer.headersDistinct['www-authenticate'] ?? []);
-        const bearer = bearerChallenge(parsed);
-        if (bearer) {
-            let realm;
-            try {
-                realm = new URL(bearer.params.realm);
-            }
-            catch {
-                return {
-                    code: 'unexpected-response',
-                    detail: `${host} announced a token realm that is not a URL`,
-                };
-            }
-            return { scheme: 'bearer', realm, service: bearer.params.service };
-        }
-        if (parsed.challenges.some((c) => c.scheme === 'basic'))
-            return { scheme: 'basic' };
-        if (looksLikeHtml(answer) && !isRegistryAnswer(answer))
-            return htmlFinding('registry', host, 401);
-        return {
-            code: 'unexpected-response',
-            detail: parsed.malformed
-                ? `${host} answered 401 with a WWW-Authenticate header that cannot be parsed (expected Bearer realm="…",service="…")`
-                : `${host} answered 401 without a challenge this action can read (WWW-Authenticate: Bearer realm=…)`,
-        };
-    }
-    return (statusFinding(answer, 'registry', host, undefined) ?? {
-        code: 'unexpected-response',
-        detail: `${host} answered HTTP ${answer.status} to GET /v2/, which a registry does not`,
-    });
-}
-/** The Bearer challenge of a 401, as an endpoint to get a token from. */
-function challengedEndpoint(answer) {
-    const endpoint = readEndpoint(answer);
-    return 'scheme' in endpoint && endpoint.scheme === 'bearer' ? endpoint : undefined;
-}
+
+;// CONCATENATED MODULE: ./src/core/findings.ts
+
+
+const ROLE_OF = {
+    registry: 'registry',
+    'token-service': 'token service',
+    'blob-host': 'blob host',
+    proxy: 'registry',
+};
 /** Statuses that mean the same wherever they come from: 429, 5xx, and HTML where JSON was due. */
 function statusFinding(answer, role, host, retryNote) {
     const status = answer.status;
@@ -5728,16 +5425,6 @@ function networkFinding(error, role, host) {
             };
     }
 }
-/** A realm that credentials must not be sent to, whatever the registry says. */
-function realmRefusal(realm) {
-    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && isLoopback(realm.hostname))) {
-        return `the token realm ${safeHref(realm)} is not https, and credentials are never sent over plain http`;
-    }
-    if (isLinkLocal(realm.hostname)) {
-        return `the token realm ${safeHref(realm)} points at a link-local address, where no token service lives`;
-    }
-    return undefined;
-}
 function looksLikeHtml(answer) {
     const type = firstHeader(answer.headers['content-type'])?.toLowerCase() ?? '';
     if (type.includes('html'))
@@ -5751,6 +5438,624 @@ function isRegistryAnswer(answer) {
     if (answer.body.length === 0)
         return !looksLikeHtml(answer);
     return parseJson(answer.body) !== undefined;
+}
+function fail(check, finding) {
+    check.outcome = 'failed';
+    check.finding = finding;
+}
+/** A check row from an exchange: passed, or failed with what the network or a status says. */
+function checkFrom(id, title, hop, host, request, exchange) {
+    const check = {
+        id,
+        title,
+        hop,
+        host,
+        request,
+        outcome: 'passed',
+        status: exchange.answer?.status,
+        ms: exchange.ms,
+        attempts: exchange.attempts,
+        via: exchange.route.via,
+    };
+    if (exchange.error) {
+        fail(check, networkFinding(exchange.error, ROLE_OF[hop], host));
+        check.atProxy = exchange.error.kind.startsWith('proxy-');
+    }
+    else if (exchange.answer) {
+        const generic = statusFinding(exchange.answer, ROLE_OF[hop], host, exchange.retryNote);
+        if (generic)
+            fail(check, generic);
+    }
+    return check;
+}
+/**
+ * 401/403 from the registry, read with what was presented: no credentials where they were
+ * needed is `missing-credentials`; anything else the registry refused is `access-denied`.
+ */
+function refusalFinding(answer, registry, image, presented, context) {
+    if (answer.status !== 401 && answer.status !== 403)
+        return undefined;
+    if (looksLikeHtml(answer) && !isRegistryAnswer(answer))
+        return htmlFinding('registry', registry, answer.status);
+    const what = image ? `the image ${image}` : 'the token';
+    const status = `HTTP ${answer.status}`;
+    if (registry !== context.primary) {
+        return {
+            code: 'access-denied',
+            detail: `${registry} refused ${what} to an anonymous request (${status}); credentials are only sent to ${context.primary}`,
+        };
+    }
+    if (presented === 'nothing') {
+        return {
+            code: 'access-denied',
+            detail: `${registry} refused ${what} (${status}) although it asks for no credentials`,
+        };
+    }
+    if (!context.credentialsGiven) {
+        return {
+            code: 'missing-credentials',
+            detail: `${registry} refused ${image ? what : 'anonymous access'} (${status}) and no credentials were given`,
+        };
+    }
+    if (presented === 'basic' && !image && answer.status === 401) {
+        // A registry that takes Basic is its own token service: a 401 on /v2/ refuses the login.
+        return {
+            code: 'invalid-credentials',
+            detail: `${registry} refused the credentials on GET /v2/ (${status})`,
+        };
+    }
+    const accepted = presented === 'token'
+        ? 'the token service accepted the credentials'
+        : 'it accepted the credentials on /v2/';
+    return {
+        code: 'access-denied',
+        detail: `${registry} refused ${what} (${status}) although ${accepted}`,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core/endpoint.ts
+/**
+ * The registry's front door: `GET /v2/`, its challenge (how it wants to be spoken to, and which
+ * token service to ask), the choice of realm, and the authenticated `GET /v2/` that proves the
+ * token works.
+ */
+
+
+/**
+ * Token services known in advance. Their token request goes out together with the first `GET /v2/`
+ * (a round trip saved for the home case) and is kept when the challenge names the same realm and
+ * service; when /v2/ cannot be reached, it still tells whether the token service can.
+ */
+const KNOWN_REALMS = {
+    'registry.redhat.io': {
+        realm: 'https://registry.redhat.io/auth/realms/rhcc/protocol/redhat-docker-v2/auth',
+        service: 'docker-registry',
+    },
+};
+/** `GET /v2/` of the scope's registry, recorded as the check `id`. */
+async function getV2(scope, id, title, authorization) {
+    const url = new URL(`https://${scope.registry}/v2/`);
+    const exchange = await scope.ctx.send({ method: 'GET', url, authorization });
+    const check = checkFrom(id, title, 'registry', scope.registry, 'GET /v2/', exchange);
+    return { check, exchange };
+}
+/** The first `GET /v2/` of the configured registry: the `ping` row and the challenge. */
+async function ping(scope) {
+    const { check, exchange } = await getV2(scope, 'ping', 'Reach the registry');
+    if (!exchange.answer)
+        return { check };
+    const endpoint = readEndpoint(exchange.answer);
+    if ('code' in endpoint) {
+        // A 429 or 5xx was already judged, with what the retries learned.
+        if (check.outcome !== 'failed')
+            fail(check, endpoint);
+        return { check };
+    }
+    scope.facts.auth.scheme = endpoint.scheme;
+    return { check, endpoint };
+}
+/** The `GET /v2/` of a registry that gets no row of its own: its failure is its images'. */
+async function pingQuietly(scope) {
+    const url = new URL(`https://${scope.registry}/v2/`);
+    const exchange = await scope.ctx.send({ method: 'GET', url });
+    if (!exchange.answer)
+        return networkFinding(exchange.error, 'registry', scope.registry);
+    return readEndpoint(exchange.answer);
+}
+/** The authenticated `GET /v2/`: the `registry` row and the `registry-status` output. */
+async function registryCheck(scope, title, authorization) {
+    const { registry } = scope;
+    const { check, exchange } = await getV2(scope, 'registry', title, authorization);
+    const answer = exchange.answer;
+    if (!answer)
+        return check;
+    scope.facts.registryStatus = answer.status;
+    if (answer.status === 200) {
+        if (!isRegistryAnswer(answer))
+            fail(check, htmlFinding('registry', registry, answer.status));
+        return check;
+    }
+    const finding = refusalFinding(answer, registry, undefined, authorization?.startsWith('Bearer ') ? 'token' : 'basic', scope.refusalContext) ??
+        statusFinding(answer, 'registry', registry, exchange.retryNote) ?? {
+        code: 'unexpected-response',
+        detail: `${registry} answered HTTP ${answer.status} to GET /v2/`,
+    };
+    fail(check, finding);
+    return check;
+}
+/**
+ * Picks the token realm: auth-url wins; else the challenge's; else, if /v2/ was not reached, the
+ * known one. Records the choice in `auth`, and a note when auth-url differs from the challenge.
+ */
+function chooseRealm(scope, endpoint, answered) {
+    const { authUrl, registry } = scope.ctx.config;
+    const auth = scope.facts.auth;
+    if (endpoint?.realm)
+        auth.discoveredRealm = safeHref(endpoint.realm);
+    if (authUrl) {
+        if (endpoint?.realm && safeHref(endpoint.realm) !== safeHref(authUrl)) {
+            scope.ctx.notes.push(`auth-url (${safeHref(authUrl)}) differs from the realm the registry announces (${safeHref(endpoint.realm)}); the auth-url was used.` +
+                (authUrl.hostname === 'sso.redhat.com'
+                    ? ' sso.redhat.com is Red Hat’s older realm, still in many scripts and firewall rules; a pull uses the announced one, so the firewall must allow its host.'
+                    : ''));
+        }
+        if (endpoint && endpoint.scheme !== 'bearer')
+            return endpoint;
+        auth.realm = safeHref(authUrl);
+        auth.realmSource = 'auth-url';
+        return {
+            scheme: 'bearer',
+            realm: authUrl,
+            service: endpoint?.service ?? KNOWN_REALMS[registry]?.service,
+        };
+    }
+    if (endpoint) {
+        if (endpoint.realm) {
+            auth.realm = safeHref(endpoint.realm);
+            auth.realmSource = 'challenge';
+        }
+        return endpoint;
+    }
+    const known = KNOWN_REALMS[registry];
+    if (!known || answered)
+        return undefined;
+    auth.realm = known.realm;
+    auth.realmSource = 'known';
+    return { scheme: 'bearer', realm: new URL(known.realm), service: known.service };
+}
+/** Whether two endpoints name the same token service: the same realm and the same service. */
+function sameTokenService(a, b) {
+    return (a.realm !== undefined &&
+        b.realm !== undefined &&
+        safeHref(a.realm) === safeHref(b.realm) &&
+        a.service === b.service);
+}
+/** What /v2/ says about how to authenticate, or why its answer is not a registry's. */
+function readEndpoint(answer) {
+    const host = answer.url.host;
+    if (answer.status === 200) {
+        if (!isRegistryAnswer(answer))
+            return htmlFinding('registry', host, 200);
+        return { scheme: 'none' };
+    }
+    if (answer.status === 401) {
+        const parsed = parseChallenges(answer.headersDistinct['www-authenticate'] ?? []);
+        const bearer = bearerChallenge(parsed);
+        if (bearer) {
+            let realm;
+            try {
+                realm = new URL(bearer.params.realm);
+            }
+            catch {
+                return {
+                    code: 'unexpected-response',
+                    detail: `${host} announced a token realm that is not a URL`,
+                };
+            }
+            return { scheme: 'bearer', realm, service: bearer.params.service };
+        }
+        if (parsed.challenges.some((c) => c.scheme === 'basic'))
+            return { scheme: 'basic' };
+        if (looksLikeHtml(answer) && !isRegistryAnswer(answer))
+            return htmlFinding('registry', host, 401);
+        return {
+            code: 'unexpected-response',
+            detail: parsed.malformed
+                ? `${host} answered 401 with a WWW-Authenticate header that cannot be parsed (expected Bearer realm="…",service="…")`
+                : `${host} answered 401 without a challenge this action can read (WWW-Authenticate: Bearer realm=…)`,
+        };
+    }
+    return (statusFinding(answer, 'registry', host, undefined) ?? {
+        code: 'unexpected-response',
+        detail: `${host} answered HTTP ${answer.status} to GET /v2/, which a registry does not`,
+    });
+}
+/** The Bearer challenge of a 401, as an endpoint to get a token from. */
+function challengedEndpoint(answer) {
+    const endpoint = readEndpoint(answer);
+    return 'scheme' in endpoint && endpoint.scheme === 'bearer' ? endpoint : undefined;
+}
+/** A URL as it may be shown: no credentials, no query. */
+function safeHref(url) {
+    return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+;// CONCATENATED MODULE: ./src/core/tokens.ts
+
+
+
+
+/**
+ * The token request for a registry whose token service is known (KNOWN_REALMS), sent before the
+ * challenge has named it. Nothing is judged or recorded here: tokenCheck() adopts the answer only
+ * if the challenge names the same realm and service (or /v2/ gave no answer at all).
+ */
+function earlyToken(scope, repository) {
+    const { config } = scope.ctx;
+    const known = KNOWN_REALMS[scope.registry];
+    if (!known || !scope.isPrimary || config.authUrl || config.missing)
+        return undefined;
+    const endpoint = {
+        scheme: 'bearer',
+        realm: new URL(known.realm),
+        service: known.service,
+    };
+    const abandon = new AbortController();
+    const exchange = requestToken(scope, endpoint, repository, scope.basicHeader, {
+        signal: abandon.signal,
+        speculative: true,
+    });
+    return { endpoint, exchange, abandon };
+}
+/** The token request that proves (or disproves) the credentials: the `sso-status` check. */
+function tokenCheck(scope, endpoint, repository, sent) {
+    const { config } = scope.ctx;
+    const realm = endpoint.realm;
+    const check = {
+        id: 'token',
+        title: config.credentials
+            ? 'Token service accepts the credentials'
+            : 'Token service grants anonymous access',
+        hop: 'token-service',
+        host: realm.host,
+        request: `GET ${realm.pathname}`,
+        outcome: 'skipped',
+    };
+    if (config.missing) {
+        const finding = {
+            code: 'missing-credentials',
+            detail: `${scope.registry} needs credentials, but the ${config.missing} input is empty`,
+        };
+        fail(check, finding);
+        return { check, auth: Promise.resolve({ finding }) };
+    }
+    const auth = fetchToken(scope, endpoint, repository, scope.basicHeader, check, sent);
+    // The images of this repository share this token rather than asking again.
+    if (repository)
+        scope.tokens.set(repository, auth);
+    return { check, auth };
+}
+/** The Authorization for an image: the token for its repository, fetched once per repository. */
+function authFor(scope, image, endpoint) {
+    if (endpoint.scheme === 'none')
+        return Promise.resolve({});
+    if (endpoint.scheme === 'basic') {
+        // Basic credentials belong to the configured registry; any other registry gets none.
+        if (scope.isPrimary)
+            return Promise.resolve(basicAuth(scope));
+        return Promise.resolve({});
+    }
+    return tokenFor(scope, image, endpoint);
+}
+/** The token for an image's repository, fetched once per repository and shared by its tags. */
+function tokenFor(scope, image, endpoint) {
+    let auth = scope.tokens.get(image.repository);
+    if (!auth) {
+        auth = fetchToken(scope, endpoint, image.repository, scope.basicHeader);
+        scope.tokens.set(image.repository, auth);
+    }
+    return auth;
+}
+/** Basic credentials for a registry that takes them itself, or why there are none. */
+function basicAuth(scope) {
+    if (scope.basicHeader)
+        return { header: scope.basicHeader };
+    const { missing } = scope.ctx.config;
+    const what = missing ? `the ${missing} input is empty` : 'none were given';
+    return {
+        finding: {
+            code: 'missing-credentials',
+            detail: `${scope.registry} needs credentials, but ${what}`,
+        },
+    };
+}
+/**
+ * Asks the token service for a pull token (or judges the answer to a request already `sent` to
+ * it). `check`, when given, receives the outcome (the token check row); otherwise the outcome
+ * comes back only as a finding for an image row.
+ */
+async function fetchToken(scope, endpoint, repository, authorization, check, sent) {
+    const { ctx, registry } = scope;
+    const realm = endpoint.realm;
+    const anonymous = authorization === undefined;
+    const refusal = realmRefusal(realm);
+    if (refusal) {
+        const finding = { code: 'unexpected-response', detail: refusal };
+        if (check)
+            fail(check, finding);
+        return { finding };
+    }
+    const exchange = await (sent ?? requestToken(scope, endpoint, repository, authorization));
+    // An early request is sent before it is known to be needed: now it is.
+    if (sent)
+        ctx.adopt(exchange);
+    if (check) {
+        Object.assign(check, checkFrom(check.id, check.title, 'token-service', realm.host, check.request, exchange));
+        if (exchange.answer)
+            scope.facts.ssoStatus = exchange.answer.status;
+    }
+    const answer = exchange.answer;
+    let finding;
+    let token;
+    if (!answer) {
+        finding = networkFinding(exchange.error, 'token service', realm.host);
+    }
+    else if (answer.status === 200) {
+        const parsed = parseTokenResponse(answer.body);
+        if (parsed.ok)
+            token = parsed.token;
+        else
+            finding = { code: 'unexpected-response', detail: `${parsed.reason} (${realm.host})` };
+    }
+    else if (answer.status === 401 || answer.status === 403) {
+        if (answer.status === 403 && looksLikeHtml(answer) && !parseErrorBody(answer.body)) {
+            finding = htmlFinding('token service', realm.host, answer.status);
+        }
+        else if (anonymous && !scope.isPrimary) {
+            finding = {
+                code: 'access-denied',
+                detail: `the token service at ${realm.host} refused anonymous access to ${repository ?? registry} (HTTP ${answer.status}); credentials are only sent to ${ctx.config.registry}`,
+            };
+        }
+        else if (anonymous) {
+            finding = {
+                code: 'missing-credentials',
+                detail: `the token service at ${realm.host} refused anonymous access (HTTP ${answer.status}) and no credentials were given`,
+            };
+        }
+        else {
+            finding = {
+                code: 'invalid-credentials',
+                detail: `the token service at ${realm.host} refused the credentials (HTTP ${answer.status})`,
+            };
+        }
+    }
+    else {
+        finding = statusFinding(answer, 'token service', realm.host, exchange.retryNote) ?? {
+            code: 'unexpected-response',
+            detail: `the token service at ${realm.host} answered HTTP ${answer.status} at ${realm.pathname}; check auth-url, or that this is the registry's token endpoint`,
+        };
+    }
+    if (token) {
+        ctx.noteSkew(token.issuedAt);
+        if (check)
+            scope.facts.tokenExpiresIn = token.expiresIn;
+        ctx.deps.debug(`token for ${registry}${repository ? ` (${repository})` : ''}: expires in ${token.expiresIn} s`);
+        return { header: `Bearer ${token.token}`, status: answer?.status };
+    }
+    if (check && finding)
+        fail(check, finding);
+    return { finding, status: answer?.status };
+}
+/** `GET <realm>?service=…&scope=repository:<repository>:pull`; the token is masked at once. */
+function requestToken(scope, endpoint, repository, authorization, options = {}) {
+    const scopes = repository ? [pullScope(repository)] : [];
+    return scope.ctx.send({
+        method: 'GET',
+        url: tokenUrl(endpoint.realm, endpoint.service, scopes),
+        authorization,
+        accept: 'application/json',
+        signal: options.signal,
+    }, { secretsIn: tokenSecrets, speculative: options.speculative });
+}
+/** A realm that credentials must not be sent to, whatever the registry says. */
+function realmRefusal(realm) {
+    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && isLoopback(realm.hostname))) {
+        return `the token realm ${safeHref(realm)} is not https, and credentials are never sent over plain http`;
+    }
+    if (isLinkLocal(realm.hostname)) {
+        return `the token realm ${safeHref(realm)} points at a link-local address, where no token service lives`;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/core/images.ts
+/**
+ * Each image's manifest: can it be read with the credentials the pull will present, and (where the
+ * platform is checked) does its index hold a manifest for every wanted platform. A HEAD where only
+ * the manifest's existence is asked (free on Docker Hub); a GET of the index where the platform or
+ * the layer path needs its content, in the same round trip.
+ */
+
+
+
+
+
+
+
+
+
+/** The image rows of a registry that could not be asked: not reached, or failed at its door. */
+function unprobed(image, anonymous, finding) {
+    const row = {
+        ...imageBase(image, anonymous),
+        outcome: finding ? 'failed' : 'skipped',
+    };
+    if (finding)
+        row.finding = finding;
+    return row;
+}
+async function probeImage(scope, image, endpoint) {
+    const { ctx } = scope;
+    const anonymous = !scope.isPrimary || !ctx.config.credentials;
+    const row = { ...imageBase(image, anonymous), outcome: 'skipped' };
+    const started = ctx.deps.now();
+    const failed = (finding) => ({
+        row: { ...row, outcome: 'failed', finding, ms: row.ms ?? ctx.deps.now() - started },
+    });
+    const auth = await authFor(scope, image, endpoint);
+    if (auth.finding)
+        return failed(auth.finding);
+    const url = manifestUrl(image, image.reference);
+    const method = scope.readsManifests ? 'GET' : 'HEAD';
+    const request = (authorization) => ctx.send({
+        method,
+        url,
+        authorization,
+        accept: MANIFEST_ACCEPT,
+        bodyLimit: MANIFEST_LIMIT,
+    });
+    let header = auth.header;
+    let exchange = await request(header);
+    // A registry whose /v2/ is open may still want a token for a repository: get one and ask again.
+    const upgrade = !header && exchange.answer?.status === 401 ? challengedEndpoint(exchange.answer) : undefined;
+    if (upgrade) {
+        const token = await tokenFor(scope, image, upgrade);
+        if (token.finding)
+            return failed(token.finding);
+        header = token.header;
+        exchange = await request(header);
+    }
+    row.ms = ctx.deps.now() - started;
+    const answer = exchange.answer;
+    if (!answer)
+        return failed(networkFinding(exchange.error, 'registry', image.registry));
+    row.status = answer.status;
+    row.rateLimit = rateLimitOf(answer);
+    const name = formatImageRef(image);
+    if (answer.status === 200) {
+        if (looksLikeHtml(answer) && !isRegistryAnswer(answer))
+            return failed(htmlFinding('registry', image.registry, 200));
+        row.digest = firstHeader(answer.headers['docker-content-digest']);
+        if (method === 'HEAD')
+            return { row: { ...row, outcome: 'passed' }, authorization: header };
+        return readManifest(scope, image, row, answer, header);
+    }
+    let finding = refusalFinding(answer, image.registry, name, presented(header), scope.refusalContext);
+    if (!finding && answer.status === 404) {
+        finding = {
+            code: 'image-not-found',
+            detail: `${image.registry} has no manifest for ${name} (HTTP 404)`,
+        };
+    }
+    finding ??= statusFinding(answer, 'registry', image.registry, exchange.retryNote) ?? {
+        code: 'unexpected-response',
+        detail: `${image.registry} answered HTTP ${answer.status} for ${name}`,
+    };
+    const probe = failed(finding);
+    if (finding.code !== 'unexpected-response' && finding.code !== 'rate-limited') {
+        probe.row.registryMessage =
+            method === 'GET'
+                ? registryWords(answer)
+                : // A HEAD has no body: one capped GET reads the registry's own words, except on Docker
+                    // Hub, where a manifest GET counts as a pull.
+                    scope.dockerHub
+                        ? undefined
+                        : await registryMessage(scope, url, header);
+    }
+    return probe;
+}
+/** Reads a manifest that passed: the platforms of an index, and where its layer path starts. */
+function readManifest(scope, image, row, answer, authorization) {
+    const name = formatImageRef(image);
+    const manifest = parseManifest(answer.body, firstHeader(answer.headers['content-type']));
+    if (manifest.kind === 'unreadable') {
+        return {
+            row: {
+                ...row,
+                outcome: 'failed',
+                finding: {
+                    code: 'unexpected-response',
+                    detail: `${image.registry} answered 200 for ${name} with a manifest that cannot be read: ${manifest.reason}`,
+                },
+            },
+        };
+    }
+    if (manifest.kind === 'manifest') {
+        row.kind = 'manifest';
+        return {
+            row: { ...row, outcome: 'passed' },
+            authorization,
+            target: {
+                kind: 'config',
+                digest: manifest.config.digest,
+                platformUnknown: scope.platforms !== undefined,
+            },
+        };
+    }
+    row.kind = 'index';
+    const offered = indexPlatforms(manifest.manifests);
+    row.platforms = offered.map((m) => formatPlatform(m.platform));
+    const wanted = scope.platforms;
+    let chosen;
+    if (wanted) {
+        const missing = [];
+        for (const platform of wanted) {
+            const match = offered.find((m) => platformMatches(platform, m.platform));
+            if (!match)
+                missing.push(platform);
+            chosen ??= match;
+        }
+        if (missing.length) {
+            const held = row.platforms.length ? row.platforms.join(', ') : 'no platform at all';
+            return {
+                row: {
+                    ...row,
+                    outcome: 'failed',
+                    finding: {
+                        code: 'no-matching-platform',
+                        detail: `${name} has no manifest for ${missing.map(formatPlatform).join(' or ')} in its index (it holds ${held})`,
+                    },
+                },
+            };
+        }
+        row.platform = formatPlatform(chosen.platform);
+    }
+    // Without a platform to match, the layer path follows the index's first platform.
+    chosen ??= offered[0] ?? manifest.manifests[0];
+    if (!chosen) {
+        return {
+            row: {
+                ...row,
+                outcome: 'failed',
+                finding: {
+                    code: 'unexpected-response',
+                    detail: `${image.registry} answered 200 for ${name} with an index that lists no manifest`,
+                },
+            },
+        };
+    }
+    return {
+        row: { ...row, outcome: 'passed' },
+        authorization,
+        target: { kind: 'manifest', digest: chosen.digest },
+    };
+}
+function manifestUrl(image, reference) {
+    return new URL(`https://${image.registry}/v2/${image.repository}/manifests/${reference}`);
+}
+/** A HEAD has no body: one capped GET reads the registry's own words for a refused image. */
+async function registryMessage(scope, url, authorization) {
+    const exchange = await scope.ctx.send({ method: 'GET', url, authorization, accept: MANIFEST_ACCEPT }, { retries: 0 });
+    return exchange.answer ? registryWords(exchange.answer) : undefined;
+}
+/** The registry's own error messages, as it wrote them; the report scrubs them. */
+function registryWords(answer) {
+    const text = parseErrorBody(answer.body)
+        ?.map((e) => e.message || e.code)
+        .filter(Boolean)
+        .join('; ');
+    return text || undefined;
 }
 /** `ratelimit-limit: 100;w=21600`, `ratelimit-remaining: 76;w=21600`, as Docker Hub sends them. */
 function rateLimitOf(answer) {
@@ -5770,11 +6075,6 @@ function rateLimitOf(answer) {
         source,
     };
 }
-function dateHeader(answer) {
-    const value = firstHeader(answer.headers.date);
-    const date = value ? new Date(value) : undefined;
-    return date && !Number.isNaN(date.getTime()) ? date : undefined;
-}
 function imageBase(image, anonymous) {
     return {
         image: image.input,
@@ -5785,44 +6085,446 @@ function imageBase(image, anonymous) {
         anonymous,
     };
 }
-function skippedImage(image, anonymous) {
-    return { ...imageBase(image, anonymous), outcome: 'skipped' };
+
+;// CONCATENATED MODULE: ./src/core/blobs.ts
+
+
+
+
+
+
+
+/** An image config is a few KiB; reading it whole tells a single-platform image's platform. */
+const CONFIG_LIMIT = 64 * 1024;
+/**
+ * The layer path of a registry, from one image whose manifest passed: the `blob` row. `warn`
+ * receives the platform warning of a single-platform image that does not match.
+ */
+async function layerPath(scope, image, probe) {
+    const { ctx } = scope;
+    const started = ctx.deps.now();
+    const check = {
+        id: 'blob',
+        title: `Layers download from ${scope.registry}`,
+        hop: 'registry',
+        host: scope.registry,
+        request: 'GET /v2/…/blobs/…',
+        outcome: 'skipped',
+    };
+    const target = probe.target.kind === 'manifest'
+        ? await platformManifest(scope, image, probe.target.digest, probe.authorization)
+        : probe.target;
+    if ('code' in target) {
+        fail(check, target);
+        check.ms = ctx.deps.now() - started;
+        return check;
+    }
+    const blob = await fetchBlob(scope, image, target.digest, probe.authorization, {
+        whole: target.platformUnknown,
+    });
+    Object.assign(check, blob.check, { ms: ctx.deps.now() - started });
+    if (check.outcome === 'passed' && target.platformUnknown) {
+        warnOnPlatform(scope, image, blob.exchange);
+    }
+    return check;
 }
-function fail(check, finding) {
-    check.outcome = 'failed';
-    check.finding = finding;
+/**
+ * The platform of a single-platform image that is not the one followed to its layers: its config
+ * is read, and a mismatch is a warning (a pull takes such an image and warns). Failures here are
+ * the layer path's to report, once per registry; this only says what it could not check.
+ */
+async function checkConfigPlatform(scope, image, probe) {
+    const blob = await fetchBlob(scope, image, probe.target.digest, probe.authorization, {
+        whole: true,
+    });
+    if (blob.check.outcome === 'passed')
+        warnOnPlatform(scope, image, blob.exchange);
+    else
+        scope.ctx.info.push(`The platform of ${formatImageRef(image)} (a single-platform image) could not be read: its config blob did not download.`);
 }
-function safeHref(url) {
-    return `${url.protocol}//${url.host}${url.pathname}`;
+function warnOnPlatform(scope, image, exchange) {
+    const wanted = scope.platforms;
+    const found = exchange.answer && configPlatform(exchange.answer.body);
+    if (!wanted || !found)
+        return;
+    const missing = wanted.filter((w) => !platformMatches(w, found));
+    if (!missing.length)
+        return;
+    scope.ctx.notes.push(`${formatImageRef(image)} is a single-platform image for ${formatPlatform(found)}, not ${missing.map(formatPlatform).join(' or ')}: a pull takes it with a warning, and it runs only under emulation, if at all.`);
+}
+/** The manifest an index names for the platform: read for its config blob. */
+async function platformManifest(scope, image, digest, authorization) {
+    const name = formatImageRef(image);
+    const exchange = await scope.ctx.send({
+        method: 'GET',
+        url: manifestUrl(image, digest),
+        authorization,
+        accept: MANIFEST_ACCEPT,
+        bodyLimit: MANIFEST_LIMIT,
+    });
+    const answer = exchange.answer;
+    if (!answer)
+        return networkFinding(exchange.error, 'registry', image.registry);
+    if (answer.status !== 200) {
+        return (refusalFinding(answer, image.registry, name, presented(authorization), scope.refusalContext) ??
+            statusFinding(answer, 'registry', image.registry, exchange.retryNote) ?? {
+            code: answer.status === 404 ? 'image-not-found' : 'unexpected-response',
+            detail: `${image.registry} answered HTTP ${answer.status} for the platform manifest ${digest} of ${name}, which its index names`,
+        });
+    }
+    const manifest = parseManifest(answer.body, undefined);
+    if (manifest.kind !== 'manifest') {
+        return {
+            code: 'unexpected-response',
+            detail: `${image.registry} answered with something other than an image manifest for ${digest}, which the index of ${name} names`,
+        };
+    }
+    return { kind: 'config', digest: manifest.config.digest, platformUnknown: false };
+}
+/** `GET /v2/<repo>/blobs/<digest>` and wherever it is redirected: a check row, not yet timed. */
+async function fetchBlob(scope, image, digest, authorization, options) {
+    const url = new URL(`https://${image.registry}/v2/${image.repository}/blobs/${digest}`);
+    const exchange = await scope.ctx.send({
+        method: 'GET',
+        url,
+        authorization,
+        range: options.whole ? undefined : 'bytes=0-0',
+        // A server that ignores Range sends the whole blob: a few bytes are enough to know it comes.
+        bodyLimit: options.whole ? CONFIG_LIMIT : 1024,
+    });
+    // The hop that answered (or failed) last: the registry, or the host it redirected to.
+    const atRegistry = exchange.url.host === url.host;
+    const hop = atRegistry ? 'registry' : 'blob-host';
+    const host = atRegistry ? image.registry : hostPort(exchange.url);
+    const check = {
+        id: 'blob',
+        title: `Layers download from ${atRegistry ? image.registry : host}`,
+        hop,
+        host,
+        request: `GET /v2/${image.repository}/blobs/${digest.slice(0, 19)}…`,
+        outcome: 'passed',
+        status: exchange.answer?.status,
+        attempts: exchange.attempts,
+        via: scope.ctx.transport.route(exchange.url).via,
+    };
+    if (exchange.error) {
+        const role = atRegistry ? 'registry' : 'blob host';
+        const finding = networkFinding(exchange.error, role, host);
+        fail(check, withRedirect(finding, atRegistry, image.registry));
+        check.atProxy = exchange.error.kind.startsWith('proxy-');
+        return { check, exchange };
+    }
+    const answer = exchange.answer;
+    if (answer.status === 200 || answer.status === 206)
+        return { check, exchange };
+    fail(check, blobRefusal(scope, image, answer.status, exchange, atRegistry, host, authorization));
+    return { check, exchange };
+}
+function blobRefusal(scope, image, status, exchange, atRegistry, host, authorization) {
+    const answer = exchange.answer;
+    const name = formatImageRef(image);
+    if (atRegistry) {
+        return (refusalFinding(answer, image.registry, name, presented(authorization), scope.refusalContext) ??
+            (status === 404
+                ? {
+                    code: 'image-not-found',
+                    detail: `${image.registry} has the manifest of ${name} but not its config blob (HTTP 404)`,
+                }
+                : undefined) ??
+            statusFinding(answer, 'registry', image.registry, exchange.retryNote) ?? {
+            code: 'unexpected-response',
+            detail: `${image.registry} answered HTTP ${status} for a blob of ${name}`,
+        });
+    }
+    const finding = status === 401 || status === 403
+        ? {
+            code: 'access-denied',
+            detail: `the blob host ${host} refused the download of ${name}'s layers (HTTP ${status})`,
+        }
+        : (statusFinding(answer, 'blob host', host, exchange.retryNote) ??
+            (looksLikeHtml(answer)
+                ? htmlFinding('blob host', host, status)
+                : {
+                    code: status === 404 ? 'registry-error' : 'unexpected-response',
+                    detail: `the blob host ${host} answered HTTP ${status} for a layer of ${name}`,
+                }));
+    return withRedirect(finding, false, image.registry);
+}
+/** Says that the host was reached by the registry's redirect: the user never named it. */
+function withRedirect(finding, atRegistry, registry) {
+    if (atRegistry)
+        return finding;
+    return { ...finding, detail: `${finding.detail}, where ${registry} redirects layer downloads` };
+}
+
+;// CONCATENATED MODULE: ./src/core/registry-run.ts
+
+
+
+
+
+/** The configured registry: a row for every step, and the credentials. */
+async function runConfiguredRegistry(scope, images) {
+    const { ctx } = scope;
+    const checks = [];
+    const firstRepo = images[0]?.repository;
+    // 1. Reach /v2/ and read the challenge; a known token service is asked at the same time.
+    const early = earlyToken(scope, firstRepo);
+    const reached = await ping(scope);
+    checks.push(reached.check);
+    // 2. The token service, at the announced realm, the auth-url override, or the known realm.
+    const endpoint = chooseRealm(scope, reached.endpoint, reached.check.status !== undefined);
+    const adopted = early && endpoint && sameTokenService(early.endpoint, endpoint) ? early.exchange : undefined;
+    // Not the token service this registry names (or none at all): no retries on its behalf.
+    if (early && !adopted)
+        early.abandon.abort();
+    let auth;
+    if (endpoint?.scheme === 'bearer') {
+        const token = tokenCheck(scope, endpoint, firstRepo, adopted);
+        checks.push(token.check);
+        auth = await token.auth;
+    }
+    else if (endpoint?.scheme === 'basic') {
+        auth = basicAuth(scope);
+    }
+    else if (endpoint?.scheme === 'none') {
+        auth = {};
+        scope.facts.registryStatus = reached.check.status;
+    }
+    const authorized = reached.check.outcome === 'passed' && auth !== undefined && !auth.finding;
+    const title = ctx.config.credentials
+        ? 'Registry accepts the credentials'
+        : 'Registry accepts anonymous access';
+    // 3. /v2/ with the token, and 4. each image (5. and the layer path), side by side.
+    const [registry, result] = await Promise.all([
+        authorized && endpoint?.scheme !== 'none'
+            ? registryCheck(scope, title, auth?.header)
+            : Promise.resolve(undefined),
+        authorized && endpoint
+            ? probeRegistryImages(scope, images, endpoint)
+            : Promise.resolve({
+                checks: [],
+                images: images.map((i) => unprobed(i, !ctx.config.credentials)),
+            }),
+    ]);
+    if (registry)
+        checks.push(registry);
+    else if (endpoint?.scheme !== 'none') {
+        const check = {
+            id: 'registry',
+            title,
+            hop: 'registry',
+            host: scope.registry,
+            request: 'GET /v2/',
+            outcome: 'skipped',
+        };
+        // A registry that takes Basic itself, and no credentials to give it, fails here.
+        if (endpoint?.scheme === 'basic' && auth?.finding)
+            fail(check, auth.finding);
+        checks.push(check);
+    }
+    return { checks: [...checks, ...result.checks], images: result.images };
+}
+/** Any other registry: asked anonymously, with no row of its own but its layer path. */
+async function runOtherRegistry(scope, images) {
+    const endpoint = await pingQuietly(scope);
+    if ('code' in endpoint)
+        return { checks: [], images: images.map((i) => unprobed(i, true, endpoint)) };
+    return probeRegistryImages(scope, images, endpoint);
+}
+/**
+ * Every image of a registry, then its layer path from the first image (in input order) whose
+ * manifest passed, started as soon as that image is known: the layer path waits for no other.
+ */
+async function probeRegistryImages(scope, images, endpoint) {
+    if (endpoint.scheme === 'bearer') {
+        // Every repository's token is asked for first, so that the tokens queue for places ahead
+        // of the manifest checks, which join the queue only once their token is in. A place never
+        // waits a round trip for a token and then another for its manifest (bench: 100 images, one
+        // wave fewer than two groups of fixed size). tokenFor() shares each repository's request.
+        for (const image of images)
+            void tokenFor(scope, image, endpoint);
+    }
+    const probes = images.map((image) => probeImage(scope, image, endpoint));
+    const layers = scope.layers ? followLayers(scope, images, probes) : Promise.resolve([]);
+    const [done, blobChecks] = await Promise.all([Promise.all(probes), layers]);
+    if (!scope.layers && scope.dockerHub && images.length) {
+        scope.ctx.info.push(scope.platforms
+            ? `On ${scope.registry} the layer path was not checked: Docker Hub counts every manifest GET as a pull against the limit (set layers: true to check it anyway).`
+            : `On ${scope.registry} the layer path and the platform were not checked: Docker Hub counts every manifest GET as a pull against the limit, and a HEAD is free (set layers: true, or a platform, to check them anyway).`);
+    }
+    return { checks: blobChecks, images: done.map((p) => p.row) };
+}
+async function followLayers(scope, images, probes) {
+    let followed;
+    const platformChecks = [];
+    for (const [n, pending] of probes.entries()) {
+        const probe = await pending;
+        const target = probe.target;
+        if (probe.row.outcome !== 'passed' || !target)
+            continue;
+        if (!followed)
+            followed = layerPath(scope, images[n], { ...probe, target });
+        else if (target.kind === 'config' && target.platformUnknown) {
+            platformChecks.push(checkConfigPlatform(scope, images[n], { ...probe, target }));
+        }
+    }
+    const [check] = await Promise.all([followed, ...platformChecks]);
+    return check ? [check] : [];
+}
+
+;// CONCATENATED MODULE: ./src/preflight.ts
+/**
+ * The procedure a support engineer walks through by hand, as one function: for the configured
+ * registry and every other registry an image lives on, reach /v2/ and read its challenge, ask the
+ * token service for a token, present it, ask for each image's manifest, and follow one image to
+ * its layers. Plain config in, typed report out; nothing here knows about the Actions runner.
+ * This module only orders the registries' runs and reads their results into one verdict.
+ */
+
+
+
+
+
+
+
+
+
+const CLOCK_SKEW_LIMIT_MS = 30_000;
+/** Findings are our sentences around a host name or a server's words: longer than those alone. */
+const DETAIL_LIMIT = 600;
+async function preflight(config, deps) {
+    const ctx = new RunContext(config, deps);
+    try {
+        // The configured registry first (its requests go out first), then each other registry in the
+        // order its first image appears; all at once.
+        const registries = [config.registry];
+        for (const image of config.images)
+            if (!registries.includes(image.registry))
+                registries.push(image.registry);
+        const scopes = registries.map((r) => new RegistryScope(ctx, r, isDockerHub(r)));
+        const results = await Promise.all(scopes.map((scope) => {
+            const images = config.images.filter((i) => i.registry === scope.registry);
+            return scope.isPrimary
+                ? runConfiguredRegistry(scope, images)
+                : runOtherRegistry(scope, images);
+        }));
+        return buildReport(ctx, scopes[0], results);
+    }
+    finally {
+        ctx.close();
+    }
+}
+/** The checks table reads in the order of the procedure. */
+const CHECK_ORDER = ['ping', 'token', 'registry', 'blob'];
+function buildReport(ctx, primary, results) {
+    const { config } = ctx;
+    const checks = results
+        .flatMap((r) => r.checks)
+        .sort((a, b) => CHECK_ORDER.indexOf(a.id) - CHECK_ORDER.indexOf(b.id));
+    // Images in input order, whatever registry they are on.
+    const byName = new Map(results.flatMap((r) => r.images).map((i) => [i.name, i]));
+    const images = config.images.map((ref) => byName.get(formatImageRef(ref)));
+    if (ctx.clockSkewMs > CLOCK_SKEW_LIMIT_MS) {
+        ctx.notes.push(`The runner's clock differs from the servers' by about ${Math.round(ctx.clockSkewMs / 1000)} s: a skewed clock makes freshly issued tokens fail. Check the runner's time synchronisation.`);
+    }
+    scrubServerText(ctx, checks, images, primary);
+    // The first failing hop decides, in the order of the procedure: the registry's door, then the
+    // images in input order, then the layer path.
+    const ordered = [];
+    const fromCheck = (c) => {
+        if (c.outcome === 'failed' && c.finding)
+            ordered.push({ finding: c.finding, hop: c.atProxy ? 'proxy' : c.hop, host: c.host });
+    };
+    checks.filter((c) => c.id !== 'blob').forEach(fromCheck);
+    for (const i of images) {
+        if (i.outcome === 'failed' && i.finding)
+            ordered.push({ finding: i.finding, hop: 'registry', host: i.registry });
+    }
+    checks.filter((c) => c.id === 'blob').forEach(fromCheck);
+    const first = ordered[0];
+    const result = first?.finding.code ?? 'ok';
+    const { facts } = primary;
+    const report = {
+        registry: config.registry,
+        pullReady: !first,
+        result,
+        failedHop: first?.hop,
+        failedHost: first?.host,
+        checks,
+        images,
+        ssoStatus: facts.ssoStatus,
+        registryStatus: facts.registryStatus,
+        tokenExpiresIn: facts.tokenExpiresIn,
+        auth: facts.auth,
+        proxy: {
+            url: config.proxy.url ? redactProxy(config.proxy.url) : undefined,
+            source: config.proxy.source,
+            schemeAssumed: config.proxy.schemeAssumed,
+            noProxy: config.proxy.noProxy,
+            noProxySource: config.proxy.noProxySource,
+        },
+        platforms: config.platforms.kind === 'any'
+            ? 'any'
+            : {
+                wanted: config.platforms.platforms.map(formatPlatform),
+                source: config.platforms.source,
+            },
+        hosts: ctx.hosts,
+        routes: ctx.routes,
+        notes: ctx.notes,
+        info: ctx.info,
+        durationMs: ctx.deps.now() - ctx.started,
+    };
+    const message = first
+        ? `${capitalize(first.finding.detail)}: ${firstStep(result, adviceContext(report))}.`
+        : `Pulls from ${config.registry} will succeed: ${describeSuccess(checks, images)}.`;
+    return { ...report, message };
+}
+/**
+ * Server text (an error message, a certificate's names, a realm) may quote a secret back: every
+ * secret the run met is cut from it, in one place, before the report holds it.
+ */
+function scrubServerText(ctx, checks, images, primary) {
+    const { scrubber } = ctx;
+    const scrub = (finding) => {
+        if (finding)
+            finding.detail = scrubber.serverText(finding.detail, DETAIL_LIMIT);
+    };
+    for (const c of checks)
+        scrub(c.finding);
+    for (const i of images) {
+        scrub(i.finding);
+        if (i.registryMessage)
+            i.registryMessage = scrubber.serverText(i.registryMessage);
+    }
+    for (const list of [ctx.notes, ctx.info])
+        for (const [n, note] of list.entries())
+            list[n] = scrubber.serverText(note, 2 * DETAIL_LIMIT);
+    const auth = primary.facts.auth;
+    if (auth.realm)
+        auth.realm = scrubber.serverText(auth.realm, DETAIL_LIMIT);
+    if (auth.discoveredRealm)
+        auth.discoveredRealm = scrubber.serverText(auth.discoveredRealm, DETAIL_LIMIT);
+}
+function describeSuccess(checks, images) {
+    const parts = [];
+    if (checks.some((c) => c.id === 'token' && c.outcome === 'passed'))
+        parts.push('the token service accepted the credentials');
+    if (checks.some((c) => c.id === 'registry' && c.outcome === 'passed'))
+        parts.push('the registry accepted the token');
+    else
+        parts.push('the registry answered');
+    parts.push(images.length
+        ? `${images.length === 1 ? 'the image' : `all ${images.length} images`} can be pulled`
+        : 'no images were listed to check');
+    const blobs = checks.filter((c) => c.id === 'blob' && c.outcome === 'passed');
+    if (blobs.length)
+        parts.push(`layers download (from ${blobs.map((c) => c.host).join(', ')})`);
+    return parts.join(', ');
 }
 function capitalize(text) {
     return text.charAt(0).toUpperCase() + text.slice(1);
-}
-/** Runs at most `size` tasks at once; the others wait for a place, first come, first served. */
-class Limiter {
-    size;
-    running = 0;
-    queue = [];
-    constructor(size) {
-        this.size = size;
-    }
-    async run(task) {
-        if (this.running < this.size)
-            this.running++;
-        // The task that finishes hands its place straight to the first in the queue.
-        else
-            await new Promise((resolve) => this.queue.push(resolve));
-        try {
-            return await task();
-        }
-        finally {
-            const next = this.queue.shift();
-            if (next)
-                next();
-            else
-                this.running--;
-        }
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/report.ts
@@ -5837,8 +6539,11 @@ function invalidInputReport(message, registry) {
         images: [],
         auth: { scheme: 'unknown', credentials: 'anonymous' },
         proxy: { source: 'none', schemeAssumed: false, noProxy: [] },
+        platforms: 'any',
+        hosts: [],
         routes: [],
         notes: [],
+        info: [],
         durationMs: 0,
     };
 }
@@ -5867,6 +6572,7 @@ function renderSummary(report, warnings = []) {
         out.push(...checksTable(report.checks));
         if (report.images.length)
             out.push(...imagesTable(report.images));
+        out.push(...summary_hostsToAllow(report.hosts));
         out.push(...details(report));
     }
     const notes = [...warnings, ...report.notes];
@@ -5887,9 +6593,11 @@ function diagram(report) {
         return checks.length ? 'skipped' : 'unused';
     };
     const token = report.checks.filter((c) => c.hop === 'token-service');
-    const registry = report.checks.filter((c) => c.hop === 'registry');
+    const registry = report.checks.filter((c) => c.hop === 'registry' && (c.id !== 'blob' || c.host === report.registry));
+    const blobHosts = report.checks.filter((c) => c.hop === 'blob-host');
     const imageFailed = report.images.some((i) => i.outcome === 'failed' && i.registry === report.registry);
-    const viaProxy = (host) => report.routes.some((r) => r.host === host && r.via === 'proxy');
+    // Routes name hosts as URLs do (no :443); a blob host's check names its port.
+    const viaProxy = (host) => report.routes.some((r) => r.host === host?.replace(/:443$/, '') && r.via === 'proxy');
     const proxyChecks = report.checks.filter((c) => c.via === 'proxy');
     const proxyState = report.checks.some((c) => c.atProxy)
         ? 'failed'
@@ -5912,6 +6620,9 @@ function diagram(report) {
         state(registry, imageFailed),
         decisive(registry)?.status,
     ]);
+    for (const [n, blob] of blobHosts.entries()) {
+        nodes.push([`blob${n}`, 'Blob host', blob.host, state([blob]), blob.status]);
+    }
     for (const [id, title, host, s, status] of nodes) {
         lines.push(`  ${id}${label(title, host ?? '', s, status)}`);
         lines.push(viaProxy(host) && usesProxy ? `  runner --> proxy --> ${id}` : `  runner --> ${id}`);
@@ -5983,14 +6694,36 @@ function imageDetails(i) {
         parts.push(escapeText(i.finding.detail));
     if (i.registryMessage)
         parts.push(`registry says: “${escapeText(i.registryMessage)}”`);
+    if (i.platforms?.length)
+        parts.push(`platforms: ${i.platforms.map((p) => (p === i.platform ? `**${p}**` : p)).join(', ')}`);
     if (i.digest)
         parts.push(`\`${i.digest.slice(0, 19)}…\``);
     if (i.rateLimit)
         parts.push(`pulls left: ${describeRateLimit(i.rateLimit)}`);
     return parts.join('; ') || '—';
 }
+/** What a firewall or a proxy must let through, one `host:port` a line, ready to copy. */
+function summary_hostsToAllow(hosts) {
+    if (!hosts.length)
+        return [];
+    return [
+        '### Hosts to allow',
+        '',
+        'The pulls need HTTPS to these, in the order they were first used (registry, token service, blob host):',
+        '',
+        '```text',
+        ...hosts,
+        '```',
+        '',
+    ];
+}
 function details(report) {
     const out = ['### Details', ''];
+    if (report.platforms !== 'any') {
+        out.push(`- Platform: \`${report.platforms.wanted.join(', ')}\` (from ${report.platforms.source})`);
+    }
+    for (const line of report.info)
+        out.push(`- ${escapeText(line)}`);
     const p = report.proxy;
     if (p.url) {
         const from = p.source === 'input' ? 'the `proxy` input' : `the \`${p.source}\` environment variable`;
@@ -6116,6 +6849,8 @@ async function run() {
         await publish(report, inputs.warnings, inputs.writeSummary);
         for (const note of report.notes)
             core_warning(note);
+        for (const line of report.info)
+            info(line);
         if (report.pullReady)
             info(report.message);
         else if (inputs.failOnError)

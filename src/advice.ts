@@ -12,6 +12,8 @@ export interface AdviceContext {
   proxy?: string
   /** Hosts whose requests go through the proxy. */
   proxied: string[]
+  /** Whether the layer path was followed to its blob host (else it is only named as a risk). */
+  layersChecked: boolean
 }
 
 /** The facts the advice needs, read from a report (the message and the summary use the same). */
@@ -22,6 +24,7 @@ export function adviceContext(report: Omit<Report, 'message'>): AdviceContext {
     failedHost: report.failedHost,
     proxy: report.proxy.url,
     proxied: report.routes.filter((r) => r.via === 'proxy').map((r) => r.host),
+    layersChecked: report.checks.some((c) => c.id === 'blob' && c.outcome !== 'skipped'),
   }
 }
 
@@ -35,9 +38,9 @@ function otherRegistryStep(host: string): string {
   return `add a second preflight step with \`registry: ${host}\` and that registry’s credentials`
 }
 
-/** The registry and the token service, each once. */
+/** The host that failed, the registry and the token service, each once. */
 function hostsToAllow(ctx: AdviceContext): string {
-  return quoteHosts([ctx.registry, ctx.tokenHost])
+  return quoteHosts([ctx.failedHost, ctx.registry, ctx.tokenHost])
 }
 
 /**
@@ -90,6 +93,8 @@ export function firstStep(code: ResultCode, ctx: AdviceContext): string {
       return `allow CONNECT to ${connectTargets(ctx)} on the proxy${ctx.proxy ? ` ${ctx.proxy}` : ''}`
     case 'proxy-auth-required':
       return 'give the proxy’s credentials in the proxy URL (http://user:password@host:port, from a secret)'
+    case 'no-matching-platform':
+      return 'pick a multi-platform tag, set the platform input to what the pull will ask for, or run on a runner of a platform the image offers'
     case 'invalid-input':
       return 'fix the step’s inputs in the workflow file'
   }
@@ -98,11 +103,12 @@ export function firstStep(code: ResultCode, ctx: AdviceContext): string {
 /** The "How to fix" section of the summary: a few concrete steps, in Markdown list items. */
 export function howToFix(code: ResultCode, ctx: AdviceContext): string[] {
   const redHat = ctx.registry.endsWith('redhat.io') || ctx.registry.endsWith('redhat.com')
-  const cdn = redHat
-    ? [
-        `Image layers come from Red Hat’s CDN (${RED_HAT_CDN}): a firewall that allows only ${ctx.registry} passes this check and still fails the pull of layers.`,
-      ]
-    : []
+  const cdn =
+    redHat && !ctx.layersChecked
+      ? [
+          `Image layers come from Red Hat’s CDN (${RED_HAT_CDN}): a firewall that allows only ${ctx.registry} passes this check and still fails the pull of layers.`,
+        ]
+      : []
   switch (code) {
     case 'ok':
       return []
@@ -198,6 +204,12 @@ export function howToFix(code: ResultCode, ctx: AdviceContext): string[] {
       return [
         'The proxy answered 407: give its credentials in the URL, `http://user:password@proxy:port`, built from a secret (percent-encode special characters).',
       ]
+    case 'no-matching-platform':
+      return [
+        'The image’s index lists the platforms it was built for, and the one the pull will ask for is not among them: `docker pull` fails with “no matching manifest for … in the manifest list entries”.',
+        'Pick a tag that is built for this platform (the message lists what the index holds), or run the job on a runner of a platform the image offers (`runs-on: ubuntu-24.04-arm` for arm64).',
+        'If the pull asks for another platform than the runner’s own (`docker pull --platform`, a multi-platform build), say so with the `platform` input, e.g. `platform: linux/amd64,linux/arm64`.',
+      ]
     case 'invalid-input':
       return [
         'Fix the input named in the message; the expected form is given there and in the README.',
@@ -221,5 +233,6 @@ export const VERDICT: Record<ResultCode, string> = {
   'tls-error': 'a certificate did not verify',
   'proxy-error': 'the proxy failed',
   'proxy-auth-required': 'the proxy wants credentials',
+  'no-matching-platform': 'an image is not built for this platform',
   'invalid-input': 'an input is invalid',
 }

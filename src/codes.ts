@@ -14,10 +14,14 @@ export const RESULT_CODES = [
   'tls-error',
   'proxy-error',
   'proxy-auth-required',
+  'no-matching-platform',
   'invalid-input',
 ] as const
 
 export type ResultCode = (typeof RESULT_CODES)[number]
 
-/** Which host a request was for; the proxy is a hop of its own when a request goes through one. */
-export type Hop = 'registry' | 'token-service' | 'proxy'
+/**
+ * Which host a request was for: the registry, its token service, or the blob host its layers are
+ * redirected to. The proxy is a hop of its own when a request goes through one.
+ */
+export type Hop = 'registry' | 'token-service' | 'blob-host' | 'proxy'

@@ -62,6 +62,10 @@ export interface Answer {
 export interface Exchange {
   answer?: Answer
   error?: TransportError
+  /** The URL of the last request made: where the answer came from, or where the error happened. */
+  url: URL
+  /** Every URL requested in the last attempt, redirects included, in order. */
+  hops: URL[]
   attempts: number
   ms: number
   route: Route
@@ -75,6 +79,10 @@ export interface HttpRequest {
   /** Sent to `url`'s origin only, and only over https (or to loopback). */
   authorization?: string
   accept?: string
+  /** A `Range` header (`bytes=0-0`): the layer path asks for one byte of a blob. */
+  range?: string
+  /** The most of the body to read; BODY_LIMIT unless a manifest needs more. */
+  bodyLimit?: number
   /** Abandons the request: an attempt in flight is cut off, and no retry follows. */
   signal?: AbortSignal
 }
@@ -180,7 +188,9 @@ export class Transport {
   }
 
   /** One attempt: the request and its redirects, all within one deadline. */
-  private async attempt(request: HttpRequest): Promise<Pick<Exchange, 'answer' | 'error'>> {
+  private async attempt(
+    request: HttpRequest,
+  ): Promise<Pick<Exchange, 'answer' | 'error' | 'url' | 'hops'>> {
     const controller = new AbortController()
     const trace: RequestTrace = {}
     const timer = setTimeout(() => controller.abort(), this.options.timeoutMs)
@@ -188,8 +198,10 @@ export class Transport {
     request.signal?.addEventListener('abort', abandon, { once: true })
     let url = request.url
     let authorization = request.authorization
+    const hops: URL[] = []
     try {
       for (let redirects = 0; ; redirects++) {
+        hops.push(url)
         if (authorization) assertCredentialsMayGo(url)
         if (isLinkLocal(url.hostname))
           throw new PolicyError(`${url.hostname} is a link-local address`)
@@ -208,12 +220,17 @@ export class Transport {
           }
           // Authorization belongs to the origin it was meant for; another host gets none.
           if (next.origin !== url.origin) authorization = undefined
-          this.options.debug(`${request.method} ${safeUrl(url)} redirected to ${safeUrl(next)}`)
+          this.options.debug(
+            `${request.method} ${safeUrl(url)} redirected to ${safeUrl(next)}${next.search ? ' (query not shown)' : ''}`,
+          )
           url = next
           continue
         }
-        const body = await readCapped(response, BODY_LIMIT, controller.signal)
+        const limit = request.bodyLimit ?? BODY_LIMIT
+        const body = await readCapped(response, limit, controller.signal)
         return {
+          url,
+          hops,
           answer: {
             status,
             headers: response.message.headers,
@@ -224,7 +241,11 @@ export class Transport {
         }
       }
     } catch (err) {
-      return { error: classifyError(err, trace, controller.signal.aborted, this.options.timeoutMs) }
+      return {
+        url,
+        hops,
+        error: classifyError(err, trace, controller.signal.aborted, this.options.timeoutMs),
+      }
     } finally {
       clearTimeout(timer)
       request.signal?.removeEventListener('abort', abandon)
@@ -240,6 +261,7 @@ export class Transport {
   ): Promise<HttpClientResponse> {
     const headers: http.OutgoingHttpHeaders = { 'user-agent': this.options.userAgent }
     if (request.accept) headers.accept = request.accept
+    if (request.range) headers.range = request.range
     if (authorization) headers.authorization = authorization
     const secure = url.protocol === 'https:'
     const options: http.RequestOptions & TunnelRequestOptions = {
@@ -434,9 +456,17 @@ export function classifyError(
   }
 }
 
-/** The URL without its credentials, for logs. */
+/**
+ * The URL without its credentials and its query, for logs: a blob host's signed URL carries its
+ * signature in the query.
+ */
 export function safeUrl(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}${url.search}`
+  return `${url.protocol}//${url.host}${url.pathname}`
+}
+
+/** `host:port`, the port always written: what a firewall rule or a proxy's CONNECT names. */
+export function hostPort(url: URL): string {
+  return `${url.host}${url.port ? '' : url.protocol === 'http:' ? ':80' : ':443'}`
 }
 
 export function firstHeader(value: string | string[] | undefined): string | undefined {

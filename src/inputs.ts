@@ -16,6 +16,14 @@ import {
   parseImageRef,
   type ImageRef,
 } from './reference.js'
+import type { PlatformPolicy } from './core/context.js'
+import {
+  InvalidPlatform,
+  hostPlatform,
+  normalizePlatform,
+  parsePlatform,
+  type Platform,
+} from './platform.js'
 import type { PreflightConfig } from './preflight.js'
 import { quote } from './text.js'
 
@@ -55,6 +63,8 @@ const MAX_LENGTH: Record<string, number> = {
   retries: 32,
   'fail-on-error': 32,
   summary: 32,
+  platform: 1024,
+  layers: 32,
 }
 
 export function parseInputs(readRaw: InputReader, env: NodeJS.ProcessEnv): ActionInputs {
@@ -147,6 +157,8 @@ export function parseInputs(readRaw: InputReader, env: NodeJS.ProcessEnv): Actio
     integer: false,
   })
   const retries = parseNumber('retries', read('retries'), 2, { min: 0, max: 10, integer: true })
+  const platforms = parsePlatforms(read('platform'), env)
+  const layers = parseChoice('layers', read('layers'), ['auto', 'true', 'false'] as const, 'auto')
 
   return {
     config: {
@@ -158,6 +170,8 @@ export function parseInputs(readRaw: InputReader, env: NodeJS.ProcessEnv): Actio
       proxy,
       timeoutMs: Math.round(timeoutSeconds * 1000),
       retries,
+      platforms,
+      layers,
     },
     failOnError: parseBoolean('fail-on-error', read('fail-on-error'), true),
     writeSummary: parseBoolean('summary', read('summary'), true),
@@ -321,6 +335,48 @@ function parseNumber(
     )
   }
   return n
+}
+
+/**
+ * `platform`: empty for the machine's own (the runner's RUNNER_OS and RUNNER_ARCH), `any` to skip
+ * the check, or a comma-separated list every image must offer.
+ */
+function parsePlatforms(text: string, env: NodeJS.ProcessEnv): PlatformPolicy {
+  const value = text.trim()
+  if (value.toLowerCase() === 'any') return { kind: 'any' }
+  if (value === '') {
+    const { platform, source } = hostPlatform(env)
+    return { kind: 'list', platforms: [normalizePlatform(platform)], explicit: false, source }
+  }
+  const platforms: Platform[] = []
+  for (const entry of value.split(/[\s,]+/).filter(Boolean)) {
+    try {
+      platforms.push(parsePlatform(entry))
+    } catch (err) {
+      if (!(err instanceof InvalidPlatform)) throw err
+      throw new InputError(
+        'platform',
+        `Invalid platform '${quote(entry)}' in platform: ${err.message}. Expected os/architecture[/variant] (linux/amd64, linux/arm64, linux/arm/v7), a comma-separated list of them, or any.`,
+      )
+    }
+  }
+  return { kind: 'list', platforms, explicit: true, source: 'the platform input' }
+}
+
+function parseChoice<T extends string>(
+  name: string,
+  text: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  const value = text.trim().toLowerCase()
+  if (value === '') return fallback
+  const choice = choices.find((c) => c === value)
+  if (choice) return choice
+  throw new InputError(
+    name,
+    `Invalid ${name} '${quote(text.trim())}'. Expected ${choices.join(', ')}.`,
+  )
 }
 
 /** YAML 1.2's core booleans, as @actions/core's getBooleanInput accepts them; '' gives the default. */

@@ -49,6 +49,7 @@ export async function run(): Promise<void> {
     logReport(report)
     await publish(report, inputs.warnings, inputs.writeSummary)
     for (const note of report.notes) core.warning(note)
+    for (const line of report.info) core.info(line)
     if (report.pullReady) core.info(report.message)
     else if (inputs.failOnError) core.setFailed(report.message)
     else core.warning(report.message, { title: `registry-auth-preflight: ${report.result}` })

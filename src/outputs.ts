@@ -11,6 +11,7 @@ export function outputsOf(report: Report): Record<string, string> {
     'registry-status': report.registryStatus?.toString() ?? '',
     'token-expires-in': report.tokenExpiresIn?.toString() ?? '',
     'failed-images': notPulling.map((i) => i.image).join('\n'),
+    hosts: report.hosts.join('\n'),
     report: JSON.stringify(report),
   }
 }

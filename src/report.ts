@@ -12,9 +12,11 @@ export interface Finding {
 }
 
 export interface Check {
-  id: 'ping' | 'token' | 'registry'
+  /** `blob`: the layer path, one per registry, from one image to its config blob. */
+  id: 'ping' | 'token' | 'registry' | 'blob'
   title: string
   hop: Hop
+  /** The host that answered or failed: for a blob host, `host:port`. */
   host: string
   /** `GET /v2/`, with the path only: queries and headers stay out of the report. */
   request: string
@@ -52,6 +54,12 @@ export interface ImageCheck {
   status?: number
   ms?: number
   digest?: string
+  /** What the manifest GET found (a HEAD does not say). */
+  kind?: 'index' | 'manifest'
+  /** The platforms an index holds, as it writes them. */
+  platforms?: string[]
+  /** The platform an index's entry was matched for. */
+  platform?: string
   finding?: Finding
   /** The registry's own words when it refused the image. */
   registryMessage?: string
@@ -86,9 +94,15 @@ export interface Report {
     noProxy: string[]
     noProxySource?: string
   }
+  /** The platforms every image must offer, and where that came from; `any` when not checked. */
+  platforms: 'any' | { wanted: string[]; source: string }
+  /** Every `host:port` the pulls need, in the order first used: what an allow-list must hold. */
+  hosts: string[]
   routes: { host: string; via: Route['via']; reason: string }[]
   /** Things worth knowing that do not fail the run (auth-url differs, clock skew, …). */
   notes: string[]
+  /** What was not checked, and why (the layer path on Docker Hub, …). */
+  info: string[]
   durationMs: number
 }
 
@@ -103,8 +117,11 @@ export function invalidInputReport(message: string, registry: string): Report {
     images: [],
     auth: { scheme: 'unknown', credentials: 'anonymous' },
     proxy: { source: 'none', schemeAssumed: false, noProxy: [] },
+    platforms: 'any',
+    hosts: [],
     routes: [],
     notes: [],
+    info: [],
     durationMs: 0,
   }
 }

@@ -29,6 +29,7 @@ export function renderSummary(report: Report, warnings: readonly string[] = []):
     out.push('### Network path', '', ...diagram(report), '')
     out.push(...checksTable(report.checks))
     if (report.images.length) out.push(...imagesTable(report.images))
+    out.push(...hostsToAllow(report.hosts))
     out.push(...details(report))
   }
   const notes = [...warnings, ...report.notes]
@@ -49,12 +50,16 @@ function diagram(report: Report): string[] {
     return checks.length ? 'skipped' : 'unused'
   }
   const token = report.checks.filter((c) => c.hop === 'token-service')
-  const registry = report.checks.filter((c) => c.hop === 'registry')
+  const registry = report.checks.filter(
+    (c) => c.hop === 'registry' && (c.id !== 'blob' || c.host === report.registry),
+  )
+  const blobHosts = report.checks.filter((c) => c.hop === 'blob-host')
   const imageFailed = report.images.some(
     (i) => i.outcome === 'failed' && i.registry === report.registry,
   )
+  // Routes name hosts as URLs do (no :443); a blob host's check names its port.
   const viaProxy = (host: string | undefined): boolean =>
-    report.routes.some((r) => r.host === host && r.via === 'proxy')
+    report.routes.some((r) => r.host === host?.replace(/:443$/, '') && r.via === 'proxy')
   const proxyChecks = report.checks.filter((c) => c.via === 'proxy')
   const proxyState: NodeState = report.checks.some((c) => c.atProxy)
     ? 'failed'
@@ -78,6 +83,9 @@ function diagram(report: Report): string[] {
     state(registry, imageFailed),
     decisive(registry)?.status,
   ])
+  for (const [n, blob] of blobHosts.entries()) {
+    nodes.push([`blob${n}`, 'Blob host', blob.host, state([blob]), blob.status])
+  }
   for (const [id, title, host, s, status] of nodes) {
     lines.push(`  ${id}${label(title, host ?? '', s, status)}`)
     lines.push(viaProxy(host) && usesProxy ? `  runner --> proxy --> ${id}` : `  runner --> ${id}`)
@@ -169,13 +177,38 @@ function imageDetails(i: ImageCheck): string {
   const parts: string[] = []
   if (i.finding) parts.push(escapeText(i.finding.detail))
   if (i.registryMessage) parts.push(`registry says: “${escapeText(i.registryMessage)}”`)
+  if (i.platforms?.length)
+    parts.push(
+      `platforms: ${i.platforms.map((p) => (p === i.platform ? `**${p}**` : p)).join(', ')}`,
+    )
   if (i.digest) parts.push(`\`${i.digest.slice(0, 19)}…\``)
   if (i.rateLimit) parts.push(`pulls left: ${describeRateLimit(i.rateLimit)}`)
   return parts.join('; ') || '—'
 }
 
+/** What a firewall or a proxy must let through, one `host:port` a line, ready to copy. */
+function hostsToAllow(hosts: string[]): string[] {
+  if (!hosts.length) return []
+  return [
+    '### Hosts to allow',
+    '',
+    'The pulls need HTTPS to these, in the order they were first used (registry, token service, blob host):',
+    '',
+    '```text',
+    ...hosts,
+    '```',
+    '',
+  ]
+}
+
 function details(report: Report): string[] {
   const out = ['### Details', '']
+  if (report.platforms !== 'any') {
+    out.push(
+      `- Platform: \`${report.platforms.wanted.join(', ')}\` (from ${report.platforms.source})`,
+    )
+  }
+  for (const line of report.info) out.push(`- ${escapeText(line)}`)
   const p = report.proxy
   if (p.url) {
     const from =

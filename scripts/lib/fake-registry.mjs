@@ -15,6 +15,9 @@ const TOKEN_LIFETIME_S = 300
 const MANIFEST_PATH = /^\/v2\/(.+)\/manifests\/([^/]+)$/
 const JSON_TYPE = 'application/json'
 const INDEX_TYPE = 'application/vnd.oci.image.index.v1+json'
+const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json'
+const CONFIG_TYPE = 'application/vnd.oci.image.config.v1+json'
+const BLOB_PATH = /^\/v2\/(.+)\/blobs\/([^/]+)$/
 const API_VERSION = { 'Docker-Distribution-Api-Version': 'registry/2.0' }
 
 /**
@@ -91,27 +94,54 @@ const BODY = {
  */
 
 /**
- * The OCI index the fake serves for a tag, and its digest: deterministic, so a test can compute the
- * digest of an image to ask for `repo@sha256:…`.
+ * The image the fake serves for a tag: an OCI index (one linux/amd64 entry) → its image manifest →
+ * its config blob, each addressed by the real sha256 of its bytes, as a pull follows them.
+ * Deterministic, so a test can compute the digest of an image to ask for `repo@sha256:…`.
+ * @param {string} repo
+ * @param {string} tag
+ */
+export function fakeImage(repo, tag) {
+  const sha256 = (/** @type {string} */ text) =>
+    `sha256:${createHash('sha256').update(text).digest('hex')}`
+  const config = JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    config: { Labels: { image: `${repo}:${tag}` } },
+    rootfs: { type: 'layers', diff_ids: [] },
+  })
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MANIFEST_TYPE,
+    config: { mediaType: CONFIG_TYPE, digest: sha256(config), size: Buffer.byteLength(config) },
+    layers: [],
+  })
+  const index = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: INDEX_TYPE,
+    manifests: [
+      {
+        mediaType: MANIFEST_TYPE,
+        digest: sha256(manifest),
+        size: Buffer.byteLength(manifest),
+        platform: { architecture: 'amd64', os: 'linux' },
+      },
+    ],
+  })
+  return {
+    index: { body: index, digest: sha256(index) },
+    manifest: { body: manifest, digest: sha256(manifest) },
+    config: { body: config, digest: sha256(config) },
+  }
+}
+
+/**
+ * The OCI index the fake serves for a tag, and its digest.
  * @param {string} repo
  * @param {string} tag
  * @returns {{ body: string, digest: string }}
  */
 export function fakeManifest(repo, tag) {
-  const sha256 = (/** @type {string} */ text) => createHash('sha256').update(text).digest('hex')
-  const body = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: INDEX_TYPE,
-    manifests: [
-      {
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        digest: `sha256:${sha256(`${repo}:${tag}:linux/amd64`)}`,
-        size: 1024,
-        platform: { architecture: 'amd64', os: 'linux' },
-      },
-    ],
-  })
-  return { body, digest: `sha256:${sha256(body)}` }
+  return fakeImage(repo, tag).index
 }
 
 /**
@@ -191,7 +221,9 @@ export function startPlainServer(tls, handler) {
  * - `GET <realm>?service=…&scope=…`: 200 with a token for good Basic credentials (granting the
  *   requested repositories the user is entitled to; a partial grant is still a 200), else 401;
  * - `HEAD|GET /v2/<repo>/manifests/<tag|digest>`: 401 (no token, or `insufficient_scope`), 404 for
- *   an unknown repository (Red Hat's non-standard body) or tag, 200 with the digest.
+ *   an unknown repository (Red Hat's non-standard body) or tag, 200 with the index (by tag or its
+ *   digest) or the image manifest (by its digest; see fakeImage);
+ * - `GET /v2/<repo>/blobs/<digest>`: the config blob, 206 for `Range: bytes=0-0`.
  * @param {FakeRedHatOptions} options
  * @returns {Promise<FakeRedHat>}
  */
@@ -302,11 +334,61 @@ export async function startFakeRedHat(options) {
     }
     const tags = Object.hasOwn(images, repo) ? images[repo] : undefined
     if (!tags) return reply(req, res, 404, headers, BODY.notFound)
-    const tag = tags.find((t) => t === ref || fakeManifest(repo, t).digest === ref)
-    if (tag === undefined) return reply(req, res, 404, headers, BODY.manifestUnknown)
-    const { body, digest } = fakeManifest(repo, tag)
-    const found = { ...API_VERSION, 'Content-Type': INDEX_TYPE, 'Docker-Content-Digest': digest }
-    return reply(req, res, 200, found, body)
+    for (const tag of tags) {
+      const image = fakeImage(repo, tag)
+      /** @type {[string, { body: string, digest: string }] | undefined} */
+      const found =
+        ref === tag || ref === image.index.digest
+          ? [INDEX_TYPE, image.index]
+          : ref === image.manifest.digest
+            ? [MANIFEST_TYPE, image.manifest]
+            : undefined
+      if (!found) continue
+      const [type, { body, digest }] = found
+      const answer = { ...API_VERSION, 'Content-Type': type, 'Docker-Content-Digest': digest }
+      return reply(req, res, 200, answer, body)
+    }
+    return reply(req, res, 404, headers, BODY.manifestUnknown)
+  }
+
+  /**
+   * A config blob, served by the registry itself (Range honoured for one byte, as a pull's first
+   * look at a blob asks).
+   * @param {IncomingMessage} req
+   * @param {ServerResponse} res
+   * @param {string} repo
+   * @param {string} digest
+   */
+  const blob = (req, res, repo, digest) => {
+    const headers = { ...API_VERSION, 'Content-Type': JSON_TYPE }
+    const grant = grantOf(req)
+    if (!grant?.repos.has(repo)) {
+      const www = challenge(`repository:${repo}:pull`, grant && 'insufficient_scope')
+      return reply(req, res, 401, { ...headers, 'WWW-Authenticate': www }, BODY.pleaseLogin)
+    }
+    const tags = Object.hasOwn(images, repo) ? images[repo] : []
+    const config = tags.map((t) => fakeImage(repo, t).config).find((c) => c.digest === digest)
+    if (!config)
+      return reply(
+        req,
+        res,
+        404,
+        headers,
+        registryError('BLOB_UNKNOWN', 'blob unknown to registry'),
+      )
+    const blobHeaders = {
+      'Content-Type': 'application/octet-stream',
+      'Docker-Content-Digest': digest,
+    }
+    if (/^bytes=0-0$/.test(req.headers.range ?? ''))
+      return reply(
+        req,
+        res,
+        206,
+        { ...blobHeaders, 'Content-Range': `bytes 0-0/${config.body.length}` },
+        config.body.slice(0, 1),
+      )
+    return reply(req, res, 200, blobHeaders, config.body)
   }
 
   /**
@@ -330,6 +412,11 @@ export async function startFakeRedHat(options) {
     if (match) {
       if (!readOnly) return unsupported()
       return manifest(req, res, decodeURIComponent(match[1]), decodeURIComponent(match[2]))
+    }
+    const blobMatch = BLOB_PATH.exec(pathname)
+    if (blobMatch) {
+      if (!readOnly) return unsupported()
+      return blob(req, res, decodeURIComponent(blobMatch[1]), decodeURIComponent(blobMatch[2]))
     }
     return reply(req, res, 404, { 'Content-Type': JSON_TYPE }, BODY.notFound)
   }
