@@ -6892,8 +6892,12 @@ function logReport(report) {
 ;// CONCATENATED MODULE: ./src/index.ts
 
 // Exit once the outputs and summary are written: a socket left behind by a peer that never
-// answered must not keep the step running.
-run().finally(() => process.exit());
+// answered must not keep the step running. run() reports its own failures with setFailed; should
+// that itself throw, the step must still fail, loudly.
+run().then(() => process.exit(), (err) => {
+    console.error(err);
+    process.exit(1);
+});
 
 })();
 
