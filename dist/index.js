@@ -6523,7 +6523,10 @@ function describeSuccess(checks, images) {
         parts.push(`layers download (from ${blobs.map((c) => c.host).join(', ')})`);
     return parts.join(', ');
 }
+/** A sentence's first word capitalised, unless it is a name (a host, an image) written as is. */
 function capitalize(text) {
+    if (!/^[a-z]+(\s|,|$)/.test(text))
+        return text;
     return text.charAt(0).toUpperCase() + text.slice(1);
 }
 

@@ -173,6 +173,8 @@ function describeSuccess(checks: Check[], images: ImageCheck[]): string {
   return parts.join(', ')
 }
 
+/** A sentence's first word capitalised, unless it is a name (a host, an image) written as is. */
 function capitalize(text: string): string {
+  if (!/^[a-z]+(\s|,|$)/.test(text)) return text
   return text.charAt(0).toUpperCase() + text.slice(1)
 }
