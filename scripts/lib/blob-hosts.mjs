@@ -170,7 +170,10 @@ const quayCdn = /** @type {BlobHost} */ ({
     query.set('cf_sign', cfSign)
     query.set('cf_expiry', expiry)
     query.set('region', 'us-east-1')
-    return { url: `https://${QUAY_CDN}${path}?${query}`, secrets: [signature, cfSign] }
+    return {
+      url: `https://${QUAY_CDN}${path}?${query}`,
+      secrets: [signature, cfSign, encodeURIComponent(cfSign)],
+    }
   },
   route: blobRoute(
     (path) => {
