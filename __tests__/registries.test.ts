@@ -6,18 +6,30 @@
  * each name to its imitation's port, and the test CA's certificate names them all. Each test
  * asserts what a user sees (outputs, exit status, the summary, the report) and where every
  * credential went (the requests each imitation recorded), with step debug logging on.
+ *
+ * The imitations serve real images and blobs, each registry redirecting blob requests to its own
+ * blob host as the real one does; the last describe block checks the peers themselves, with skopeo
+ * copy as the client (the action's own layer checks are in layer-path.test.ts).
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
+import http from 'node:http'
+import https from 'node:https'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import tlsClient from 'node:tls'
+import { BLOB_HOST } from '../scripts/lib/blob-hosts.mjs'
 import { startConnectProxy } from '../scripts/lib/connect-proxy.mjs'
+import { skopeoCopy } from '../scripts/lib/distribution.mjs'
 import {
+  DOCKER_HUB_CDN,
   DOCKER_HUB_REALM,
+  GHCR_CDN,
   IMITATED_HOSTS,
   LEGACY_SSO_REALM,
   PRIVATE_REGISTRY,
+  QUAY_CDN,
+  RHC4TP_BUCKET,
   RHC4TP_REALM,
   RHCC_REALM,
   RHCC_TOKEN_PATH,
@@ -93,11 +105,16 @@ type Report = {
 
 let dir: string
 let tls: Certificates
+/** The test CA alone, for skopeo's --cert-dir. */
+let certDir: string
 const servers = new Servers()
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'preflight-registries-'))
   tls = await makeCertificates(dir, { names: IMITATED_HOSTS })
+  certDir = join(dir, 'certs.d')
+  await mkdir(certDir)
+  await copyFile(tls.caPath, join(certDir, 'ca.crt'))
 })
 
 afterEach(async () => {
@@ -178,7 +195,10 @@ describe('registry.redhat.io', () => {
     expect(tokenRequests).toHaveLength(2) // one per repository
     expect(tokenRequests.every((r) => r.headers.authorization === `Basic ${RH_BASIC}`)).toBe(true)
     expect(requestsTo(rh, 'sso.redhat.com')).toHaveLength(0)
-    expect(proxy.connects.every((c) => c.target === 'registry.redhat.io:443')).toBe(true)
+    // The registry (and its token service), and at most its blob host: never sso.redhat.com.
+    expect(
+      proxy.connects.every((c) => ['registry.redhat.io:443', `${QUAY_CDN}:443`].includes(c.target)),
+    ).toBe(true)
     expectNoLeak(run, rh.issuedTokens)
   })
 
@@ -714,7 +734,9 @@ describe('many images', () => {
     expect(registry.requests.length).toBeGreaterThanOrEqual(150)
     // Each of the 32 places reuses its kept-alive connection.
     expect(registry.connections).toBeLessThanOrEqual(32)
-    expect(proxy.connects).toHaveLength(registry.connections)
+    expect(proxy.connects.filter((c) => c.target === 'registry.redhat.io:443')).toHaveLength(
+      registry.connections,
+    )
 
     // The summary: the failure in its own table first, the 99 that pull folded away below it.
     const summary = run.summary
@@ -766,3 +788,197 @@ describe('the loopback proxy with ports', () => {
     expect(ghcr.servers['ghcr.io'].requests[0].headers.host).toBe('ghcr.io')
   })
 })
+
+describe('the imitations’ blobs and blob hosts (the peers themselves, skopeo copy as the client)', () => {
+  const USERS = { [RH_USER]: RH_PASSWORD }
+  const REPOS = {
+    'ubi9/ubi': { tags: ['latest'] },
+    'library/nginx': { tags: ['1.27'], public: true },
+    'acme/tool': { tags: ['1.2.0'], public: true },
+    'nvidia/gpu-operator': { tags: ['v24.3.0'] },
+    'team/app': { tags: ['1.0'], platforms: ['linux/amd64'] },
+  }
+  const CREDS = `${RH_USER}:${RH_PASSWORD}`
+
+  /** skopeo copy of `reference` through `proxy`, trusting the test CA. */
+  function pull(proxy: ConnectProxy, reference: string, creds?: string, arch?: string) {
+    return skopeoCopy({
+      reference,
+      creds,
+      arch,
+      certDir,
+      home: dir,
+      env: { HTTPS_PROXY: proxy.url },
+    })
+  }
+
+  test.each([
+    ['registry.redhat.io', 'registry.redhat.io/ubi9/ubi:latest', QUAY_CDN, 302],
+    ['registry.access.redhat.com', 'registry.access.redhat.com/ubi9/ubi:latest', QUAY_CDN, 302],
+    [
+      'registry.connect.redhat.com',
+      'registry.connect.redhat.com/nvidia/gpu-operator:v24.3.0',
+      RHC4TP_BUCKET,
+      302,
+    ],
+    ['registry-1.docker.io', 'docker.io/library/nginx:1.27', DOCKER_HUB_CDN, 307],
+    ['quay.io', 'quay.io/acme/tool:1.2.0', QUAY_CDN, 302],
+    ['ghcr.io', 'ghcr.io/acme/tool:1.2.0', GHCR_CDN, 307],
+    [PRIVATE_REGISTRY, `${PRIVATE_REGISTRY}:5000/team/app:1.0`, 'itself', 200],
+  ] as const)(
+    '%s: skopeo copy pulls %s (linux/amd64 and linux/arm64), blobs from %s (the registry answers %i)',
+    async (registry, reference, blobHost, status) => {
+      const starts = {
+        'registry.redhat.io': () => startRedHatRegistry({ tls, users: USERS, repos: REPOS }),
+        'registry.access.redhat.com': () => startRedHatAccess({ tls, repos: REPOS }),
+        'registry.connect.redhat.com': () =>
+          startRedHatConnect({ tls, users: USERS, repos: REPOS }),
+        'registry-1.docker.io': () => startDockerHub({ tls, repos: REPOS }),
+        'quay.io': () => startQuay({ tls, repos: REPOS }),
+        'ghcr.io': () => startGhcr({ tls, repos: REPOS }),
+        [PRIVATE_REGISTRY]: () => startDistribution({ tls, users: USERS, repos: REPOS }),
+      }
+      const imitation = started(await starts[registry]())
+      const proxy = await proxyFor(imitation)
+      const anonymous = ['registry.access.redhat.com', 'registry-1.docker.io', 'quay.io', 'ghcr.io']
+      const creds = anonymous.includes(registry) ? undefined : CREDS
+      const pulled = await Promise.all(
+        ['amd64', 'arm64'].map((arch) => pull(proxy, reference, creds, arch)),
+      )
+      for (const p of pulled) expect(p.stderr).toBe('')
+      expect(pulled.map((p) => p.ok)).toEqual([true, true])
+
+      const blobs = requestsTo(imitation, registry).filter((r) => r.url.includes('/blobs/'))
+      // Two platforms: a config and a layer each.
+      expect(blobs).toHaveLength(4)
+      expect(blobs.map((r) => r.status)).toEqual(blobs.map(() => status))
+      if (blobHost === 'itself') return
+      expect(blobs.every((r) => new URL(r.location ?? '').host === blobHost)).toBe(true)
+      const fetched = requestsTo(imitation, blobHost)
+      expect(fetched.map((r) => [r.method, r.status])).toEqual(blobs.map(() => ['GET', 200]))
+      // Go (and so skopeo) keeps Authorization across a redirect to the same host or a
+      // subdomain: quay.io's goes along to cdn01.quay.io. To any other host, none.
+      // (anonymous here, skopeo having taken quay's Basic challenge: `Basic Og==`, the empty pair).
+      const subdomain = blobHost.endsWith(`.${registry}`)
+      expect(fetched.map((r) => r.headers.authorization)).toEqual(
+        blobs.map((r) => (subdomain ? r.headers.authorization : undefined)),
+      )
+      expect(proxy.connects.map((c) => c.target)).toContain(`${blobHost}:443`)
+    },
+  )
+
+  test('the digests are real: skopeo copy by the digest of the index, and of one platform’s manifest', async () => {
+    const rh = started(
+      await startRedHatRegistry({
+        tls,
+        users: USERS,
+        repos: {
+          'ubi9/ubi': {
+            tags: ['latest'],
+            platforms: ['linux/amd64', 'linux/arm64', 'linux/s390x'],
+          },
+        },
+      }),
+    )
+    const image = rh.image('ubi9/ubi', 'latest')
+    expect(image?.isIndex).toBe(true)
+    expect(image?.top.mediaType).toBe('application/vnd.docker.distribution.manifest.list.v2+json')
+    const proxy = await proxyFor(rh)
+    const byIndex = await pull(proxy, `registry.redhat.io/ubi9/ubi@${image?.top.digest}`, CREDS)
+    const s390x = image?.manifests.find((m) => m.platform.architecture === 's390x')
+    const byManifest = await pull(proxy, `registry.redhat.io/ubi9/ubi@${s390x?.digest}`, CREDS)
+    expect([byIndex.stderr, byManifest.stderr]).toEqual(['', ''])
+    expect(rh.image('ubi9/ubi', s390x?.digest ?? '')).toBe(image)
+  })
+
+  test('Docker Hub counts one pull per GET of what a tag names: skopeo copy (index, then manifest) costs one', async () => {
+    const hub = started(await startDockerHub({ tls, repos: REPOS }))
+    const proxy = await proxyFor(hub)
+    const before = hub.pullsLeft()
+    expect((await pull(proxy, 'docker.io/library/nginx:1.27')).ok).toBe(true)
+    const manifests = requestsTo(hub, 'registry-1.docker.io', '/v2/library/nginx/manifests/')
+    expect(manifests.map((r) => r.method)).toEqual(['GET', 'GET'])
+    expect(hub.pullsLeft()).toBe(before - 1)
+  })
+
+  test('the blob hosts refuse what a pull must not send: Authorization beside S3’s signature (400), a signature tampered with or issued for another method (403)', async () => {
+    const connect = started(await startRedHatConnect({ tls, users: USERS, repos: REPOS }))
+    const hub = started(await startDockerHub({ tls, repos: REPOS }))
+    const proxy = await proxyFor(connect, hub)
+    const config = (imitation: Imitation, repo: string, tag: string): string => {
+      const image = imitation.image(repo, tag)
+      if (!image) throw new Error(`no ${repo}:${tag}`)
+      return image.manifests[0].config.digest
+    }
+    const s3 = BLOB_HOST.rhc4tp.sign('GET', config(connect, 'nvidia/gpu-operator', 'v24.3.0')).url
+    const ok = await viaProxy(proxy, s3, { range: 'bytes=0-0' })
+    expect([ok.status, ok.body]).toEqual([206, '{'])
+    const both = await viaProxy(proxy, s3, { authorization: 'Bearer eyJ-a-registry-token' })
+    expect(both.status).toBe(400)
+    expect(both.body).toContain('Only one auth mechanism allowed')
+    const tampered = s3.replace(
+      /X-Amz-Signature=(.)/,
+      (_m, c: string) => `X-Amz-Signature=${c === 'a' ? 'b' : 'a'}`,
+    )
+    expect((await viaProxy(proxy, tampered)).status).toBe(403)
+    expect((await viaProxy(proxy, s3, {}, 'HEAD')).status).toBe(403)
+
+    const cloudflare = BLOB_HOST.dockerHub.sign('HEAD', config(hub, 'library/nginx', '1.27')).url
+    expect((await viaProxy(proxy, cloudflare, {}, 'HEAD')).status).toBe(200)
+    expect((await viaProxy(proxy, cloudflare)).status).toBe(403)
+    // Another blob's path under the same signature: the last hex digit changed.
+    const wrongBlob = cloudflare.replace(/([0-9a-f])(?=\/data\?)/, (c) => (c === 'f' ? 'e' : 'f'))
+    expect(wrongBlob).not.toBe(cloudflare)
+    expect((await viaProxy(proxy, wrongBlob, {}, 'HEAD')).status).toBe(403)
+  })
+})
+
+/**
+ * One HTTPS request through the CONNECT proxy, as a client behind it sends it, trusting the test
+ * CA; no redirect followed.
+ */
+async function viaProxy(
+  proxy: ConnectProxy,
+  url: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; body: string }> {
+  const target = new URL(url)
+  const socket = await new Promise<net.Socket>((resolve, reject) => {
+    const connect = http.request({
+      host: '127.0.0.1',
+      port: proxy.port,
+      method: 'CONNECT',
+      path: `${target.hostname}:${target.port || 443}`,
+    })
+    connect.once('connect', (res, s) =>
+      res.statusCode === 200 ? resolve(s) : reject(new Error(`CONNECT: ${res.statusCode}`)),
+    )
+    connect.once('error', reject)
+    connect.end()
+  })
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: target.hostname,
+        path: `${target.pathname}${target.search}`,
+        method,
+        headers,
+        // No agent: with createConnection, the request runs on that socket alone.
+        createConnection: () =>
+          tlsClient.connect({ socket, servername: target.hostname, ca: tls.ca }),
+      },
+      (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => (body += chunk))
+        res.on('end', () => {
+          socket.destroy()
+          resolve({ status: res.statusCode ?? 0, body })
+        })
+      },
+    )
+    req.on('error', reject)
+    req.end()
+  })
+}

@@ -6,26 +6,25 @@
 // with the test CA's key, the CA's certificate in the `x5c` header, the registry trusting that CA
 // (`rootcertbundle`). Set-up pushes small images into it with skopeo, from OCI layouts made here.
 //
-// Also the referee: skopeo inspect against the same registry, with the same credentials and CA.
+// Also the referee: skopeo inspect (the manifest) and skopeo copy (the whole pull, layers
+// included) against the same registry, with the same credentials and CA.
+//
+// The layer path: a registry process can be started with distribution's `redirect` storage
+// middleware, which answers every blob GET and HEAD with 307 to <baseurl's scheme and host> + the
+// blob's storage path; startCdn() serves the storage directory at those paths (blob-cdn.mjs).
 //
 // Every process runs under squid.mjs's watchdog (it dies with close(), with the test process, and
 // after a few minutes in any case); every server listens on 127.0.0.1 only.
 import { execFile } from 'node:child_process'
-import {
-  X509Certificate,
-  createHash,
-  createPrivateKey,
-  randomBytes,
-  randomUUID,
-  sign,
-} from 'node:crypto'
+import { X509Certificate, createPrivateKey, randomBytes, randomUUID, sign } from 'node:crypto'
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { existsSync, writeFileSync } from 'node:fs'
 import https from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { gzipSync } from 'node:zlib'
+import { startBlobCdn } from './blob-cdn.mjs'
 import { LOOPBACK, closer, listen } from './loopback.mjs'
+import { buildImage, writeImageLayout } from './oci-images.mjs'
 import { freePort, requireProgram, spawnPeer, waitForPort } from './squid.mjs'
 import { makeCertificates } from './tls.mjs'
 import { basicUser, requestedScopes } from './token-protocol.mjs'
@@ -86,8 +85,6 @@ const BAD_LOGIN = JSON.stringify({
 
 /** @param {Buffer | string} data */
 const base64url = (data) => Buffer.from(data).toString('base64url')
-/** @param {Buffer | string} data */
-const sha256 = (data) => createHash('sha256').update(data).digest('hex')
 
 /**
  * The Red Hat SSO imitation. Realms: `rhcc` issues tokens for the service asked for (as the token
@@ -207,17 +204,61 @@ export async function startTokenService({ tls, signingKey, signingCert, users })
  * @property {number} port
  * @property {string} host `127.0.0.1:<port>`
  * @property {string} realm the realm it announces
+ * @property {string | undefined} redirect the redirect middleware's baseurl, if it has one
  * @property {() => string} output what docker-registry logged (the last 64 KiB)
+ * @property {() => RegistryRequest[]} requests the requests it answered, as its log has them (the
+ *   last 64 KiB of it: start a registry of its own for a test that counts them)
  * @property {() => Promise<void>} close
  */
 
 /**
- * docker-registry's configuration: TLS, filesystem storage, token auth. JSON is YAML.
- * @param {{ port: number, storage: string, tls: Certificates, realm: string, rootCertBundle: string }} c
+ * @typedef {object} RegistryRequest one "response completed" line of docker-registry's log
+ * @property {string} method
+ * @property {string} uri path and query
+ * @property {number} status
  */
-function registryConfig({ port, storage, tls, realm, rootCertBundle }) {
+
+/**
+ * The requests a docker-registry log reports as answered. Its lines are logrus text: key=value,
+ * the value quoted only when it holds spaces or quotes.
+ * @param {string} log
+ * @returns {RegistryRequest[]}
+ */
+export function answeredRequests(log) {
+  return log
+    .split('\n')
+    .filter((line) => line.includes('msg="response completed"'))
+    .map((line) => {
+      /** @param {string} key */
+      const field = (key) =>
+        new RegExp(`\\s${key.replace(/\./g, '\\.')}=(?:"((?:[^"\\\\]|\\\\.)*)"|(\\S+))`).exec(line)
+      /** @param {string} key */
+      const value = (key) => {
+        const m = field(key)
+        return m ? (m[1] ?? m[2]) : ''
+      }
+      return {
+        method: value('http.request.method'),
+        uri: value('http.request.uri'),
+        status: Number(value('http.response.status')),
+      }
+    })
+}
+
+/**
+ * docker-registry's configuration: TLS, filesystem storage, token auth, and with `redirect` the
+ * redirect storage middleware. JSON is YAML.
+ * @param {{ port: number, storage: string, tls: Certificates, realm: string, rootCertBundle: string, redirect?: string }} c
+ */
+function registryConfig({ port, storage, tls, realm, rootCertBundle, redirect }) {
   return JSON.stringify(
     {
+      // Distribution 2.8 keeps only the baseurl's scheme and host (with its port): a path or a
+      // query in it is dropped. Blob GETs and HEADs alike are then answered 307 to
+      // <scheme>://<host>/docker/registry/v2/blobs/sha256/<2>/<hex>/data.
+      ...(redirect
+        ? { middleware: { storage: [{ name: 'redirect', options: { baseurl: redirect } }] } }
+        : {}),
       version: 0.1,
       log: { level: 'info', formatter: 'text', accesslog: { disabled: true } },
       storage: {
@@ -239,16 +280,26 @@ function registryConfig({ port, storage, tls, realm, rootCertBundle }) {
 
 /**
  * Starts `docker-registry serve <config>` on 127.0.0.1 and a free port.
- * @param {{ dir: string, storage: string, tls: Certificates, realm: string, rootCertBundle: string, lifetimeS?: number }} options
- *   dir: where its configuration goes; storage: its root directory (two registries may share one)
+ * @param {{ dir: string, storage: string, tls: Certificates, realm: string, rootCertBundle: string, lifetimeS?: number, redirect?: string }} options
+ *   dir: where its configuration goes; storage: its root directory (two registries may share one);
+ *   redirect: a baseurl (`https://cdn.example:8443/`) for the redirect storage middleware: blobs
+ *   are then never served by the registry itself, but answered 307 to that host
  * @returns {Promise<RegistryProcess>}
  */
-export async function startRegistry({ dir, storage, tls, realm, rootCertBundle, lifetimeS }) {
+export async function startRegistry({
+  dir,
+  storage,
+  tls,
+  realm,
+  rootCertBundle,
+  lifetimeS,
+  redirect,
+}) {
   const program = requireProgram('docker-registry')
   for (let attempt = 1; ; attempt += 1) {
     const port = await freePort()
     const config = join(dir, `registry-${port}.yml`)
-    await writeFile(config, registryConfig({ port, storage, tls, realm, rootCertBundle }))
+    await writeFile(config, registryConfig({ port, storage, tls, realm, rootCertBundle, redirect }))
     const peer = spawnPeer(program, ['serve', config], {
       name: 'docker-registry',
       cwd: dir,
@@ -263,102 +314,54 @@ export async function startRegistry({ dir, storage, tls, realm, rootCertBundle, 
       throw error
     }
     const host = `${LOOPBACK}:${port}`
-    return { port, host, realm, output: peer.output, close: peer.stop }
+    return {
+      port,
+      host,
+      realm,
+      redirect,
+      output: peer.output,
+      requests: () => answeredRequests(peer.output()),
+      close: peer.stop,
+    }
   }
 }
 
 // ─── images ────────────────────────────────────────────────────────────────────────────────────
 
 /**
- * A tar archive holding one small file (ustar, as `tar` writes it).
- * @param {string} name
- * @param {string} content
- */
-function tarOf(name, content) {
-  const data = Buffer.from(content)
-  const header = Buffer.alloc(512)
-  /** @param {string} text @param {number} offset @param {number} length */
-  const put = (text, offset, length) => header.write(text.slice(0, length), offset, 'ascii')
-  /** @param {number} n @param {number} width */
-  const octal = (n, width) => `${n.toString(8).padStart(width - 1, '0')}\0`
-  put(name, 0, 100)
-  put(octal(0o644, 8), 100, 8)
-  put(octal(0, 8), 108, 8)
-  put(octal(0, 8), 116, 8)
-  put(octal(data.length, 12), 124, 12)
-  put(octal(0, 12), 136, 12)
-  put('        ', 148, 8) // the checksum field counts as spaces while summing
-  put('0', 156, 1)
-  put('ustar\0', 257, 6)
-  put('00', 263, 2)
-  const sum = header.reduce((total, byte) => total + byte, 0)
-  put(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8)
-  const padding = Buffer.alloc((512 - (data.length % 512)) % 512)
-  return Buffer.concat([header, data, padding, Buffer.alloc(1024)])
-}
-
-/**
  * @typedef {object} OciImage
  * @property {string} layout the OCI layout directory
  * @property {string} tag the tag it holds
  * @property {string} digest the manifest's digest, which the registry serves it under
+ * @property {import('./oci-images.mjs').BuiltImage} image all of it: manifests, configs, layers
  */
 
 /**
- * Writes an OCI image layout with one small image: a config blob and one layer (a tar.gz with a
- * single file), every digest computed here.
+ * Writes an OCI image layout with one small image: a config blob (linux/amd64) and one layer (a
+ * tar.gz with a single file), every digest computed here.
  * @param {string} dir an empty directory
  * @param {string} name what the image's one file says (makes each image distinct)
  * @param {string} tag
  * @returns {Promise<OciImage>}
  */
 export async function writeOciLayout(dir, name, tag) {
-  const blobs = join(dir, 'blobs', 'sha256')
-  await mkdir(blobs, { recursive: true })
-  /** @param {Buffer} data */
-  const blob = async (data) => {
-    const hex = sha256(data)
-    await writeFile(join(blobs, hex), data)
-    return { digest: `sha256:${hex}`, size: data.length }
-  }
-  const tar = tarOf('etc/image-name', `${name}\n`)
-  const layer = await blob(gzipSync(tar, { level: 9 }))
-  const config = await blob(
-    Buffer.from(
-      JSON.stringify({
-        architecture: 'amd64',
-        os: 'linux',
-        config: { Labels: { name } },
-        rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(tar)}`] },
-        history: [{ created_by: 'scripts/lib/distribution.mjs' }],
-      }),
-    ),
-  )
-  const manifest = await blob(
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
-      }),
-    ),
-  )
-  await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
-  await writeFile(
-    join(dir, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [
-        {
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          ...manifest,
-          annotations: { 'org.opencontainers.image.ref.name': tag },
-        },
-      ],
-    }),
-  )
-  return { layout: dir, tag, digest: manifest.digest }
+  return writeIndexLayout(dir, name, tag, ['linux/amd64'], false)
+}
+
+/**
+ * Writes an OCI image layout with an index over one small image per platform (each its own config
+ * and layer), or with a single manifest when `index` is false (one platform only).
+ * @param {string} dir an empty directory
+ * @param {string} name what the images' one file says
+ * @param {string} tag
+ * @param {string[]} platforms `os/arch[/variant]`: `linux/amd64`, `linux/arm64/v8`
+ * @param {boolean} [index] default true
+ * @returns {Promise<OciImage>}
+ */
+export async function writeIndexLayout(dir, name, tag, platforms, index = true) {
+  const image = buildImage(name, { platforms, index, format: 'oci' })
+  await writeImageLayout(dir, image, tag)
+  return { layout: dir, tag, digest: image.top.digest, image }
 }
 
 // ─── skopeo ────────────────────────────────────────────────────────────────────────────────────
@@ -448,30 +451,101 @@ export async function skopeoInspect({ reference, creds, certDir, home, env }) {
   return { ...result, digest }
 }
 
+/**
+ * @typedef {object} CopyOptions
+ * @property {string} reference `host:port/repo:tag`
+ * @property {string} [creds] `user:password`; none: `--src-no-creds`
+ * @property {string} certDir
+ * @property {string} home
+ * @property {Record<string, string>} [env]
+ * @property {string} [arch] `--override-arch` (`arm64`)
+ * @property {string} [variant] `--override-variant` (`v8`)
+ * @property {string} [os] `--override-os`
+ * @property {boolean} [all] `--all`: every platform of an index
+ * @property {number} [timeoutMs] `--command-timeout`, and the kill timer a little after it
+ */
+
+/**
+ * What a real pull says about an image, layers included: `skopeo copy docker://<ref> dir:<tmp>`
+ * reads the manifest (for an index, the one for the platform asked for), then every blob, following
+ * the registry's redirects as a pull does. The directory is removed afterwards.
+ * @param {CopyOptions} options
+ * @returns {Promise<SkopeoResult>}
+ */
+export async function skopeoCopy({
+  reference,
+  creds,
+  certDir,
+  home,
+  env,
+  arch,
+  variant,
+  os,
+  all = false,
+  timeoutMs = 20_000,
+}) {
+  const target = await mkdtemp(join(tmpdir(), 'skopeo-copy-'))
+  try {
+    const args = [
+      ...(arch ? ['--override-arch', arch] : []),
+      ...(variant ? ['--override-variant', variant] : []),
+      ...(os ? ['--override-os', os] : []),
+      '--command-timeout',
+      `${Math.round(timeoutMs / 1000)}s`,
+      '--insecure-policy',
+      'copy',
+      '--quiet',
+      '--retry-times',
+      '0',
+      ...(creds === undefined ? ['--src-no-creds'] : ['--src-creds', creds]),
+      '--src-cert-dir',
+      certDir,
+      ...(all ? ['--all'] : []),
+      `docker://${reference}`,
+      `dir:${join(target, 'image')}`,
+    ]
+    return await skopeo(args, { home, env, timeoutMs: timeoutMs + 5_000 })
+  } finally {
+    await rm(target, { recursive: true, force: true })
+  }
+}
+
 // ─── all of it ─────────────────────────────────────────────────────────────────────────────────
 
 /**
  * @typedef {object} DistributionOptions
  * @property {Record<string, Account>} users the token service's accounts (the set-up account is
  *   added to them)
- * @property {Record<string, string[]>} [images] repository → tags to push (default: `ubi9/ubi` and
- *   `rhel9/postgresql-15`, tag `latest`)
+ * @property {Record<string, string[]>} [images] repository → tags to push, each a single linux/amd64
+ *   manifest (default: `ubi9/ubi` and `rhel9/postgresql-15`, tag `latest`)
+ * @property {Record<string, string[]>} [indexes] `repo:tag` → platforms (`linux/arm64/v8`): images
+ *   pushed as an OCI index over one image per platform
  * @property {string[]} [names] extra DNS names for the certificates (names only a proxy resolves)
  * @property {number} [lifetimeS] the watchdog's limit for the registry processes
  *
  * @typedef {object} Distribution
  * @property {string} dir the temp dir (certificates, storage, configurations)
  * @property {Certificates} tls the test CA and the server certificate (registry and token service)
+ * @property {string} storage the registries' storage rootdirectory (what a blob CDN serves)
  * @property {string} certDir a directory holding only `ca.crt`, for skopeo's --cert-dir
  * @property {string} home an empty HOME for skopeo
  * @property {TokenService} tokens the token service
  * @property {RegistryProcess} registry the registry, announcing the `rhcc` realm
- * @property {Record<string, string>} digests `repo:tag` → manifest digest of what was pushed
+ * @property {Record<string, string>} digests `repo:tag` → digest of what was pushed (of the index,
+ *   for `indexes`)
+ * @property {Record<string, import('./oci-images.mjs').BuiltImage>} pushed `repo:tag` → the image
+ *   pushed (its platforms' manifests and config digests, for tests that follow a blob)
  * @property {{ user: string, password: string }} setup the account that pushed the images
- * @property {(realm: string) => Promise<RegistryProcess>} startRegistry another registry process
- *   on the same storage that announces another realm of the token service (closed by close())
+ * @property {(realm?: string, options?: { redirect?: string }) => Promise<RegistryProcess>} startRegistry
+ *   another registry process on the same storage that announces a realm of the token service
+ *   (default `rhcc`), with the redirect middleware when `redirect` is given (closed by close())
+ * @property {(options?: { tls?: Certificates | null, mode?: import('./blob-cdn.mjs').CdnMode }) => Promise<import('./blob-cdn.mjs').BlobCdn>} startCdn
+ *   a blob CDN over the storage, with this TLS (default) or another certificate, or plain http
+ *   (`tls: null`) (closed by close())
  * @property {(options: { reference: string, creds?: string, env?: Record<string, string> }) => Promise<SkopeoResult & { digest?: string }>} inspect
  *   skopeo inspect with this CA
+ * @property {(options: Omit<CopyOptions, 'certDir' | 'home'>) => Promise<SkopeoResult>} copy
+ *   skopeo copy (the whole pull) with this CA
  * @property {() => Promise<void>} close stops the registries and the token service, removes dir
  */
 
@@ -513,8 +587,8 @@ export async function startDistribution(options) {
     })
     owned.push(tokens)
 
-    /** @param {string} realm */
-    const launch = async (realm) => {
+    /** @param {string} [realm] @param {{ redirect?: string }} [more] */
+    const launch = async (realm = 'rhcc', { redirect } = {}) => {
       const registry = await startRegistry({
         dir,
         storage,
@@ -522,6 +596,7 @@ export async function startDistribution(options) {
         realm: tokens.realm(realm),
         rootCertBundle: tls.caPath,
         lifetimeS: options.lifetimeS,
+        redirect,
       })
       owned.push(registry)
       return registry
@@ -530,49 +605,86 @@ export async function startDistribution(options) {
 
     /** @type {Record<string, string>} */
     const digests = {}
-    await Promise.all(
-      Object.entries(images).flatMap(([repo, tags]) =>
-        tags.map(async (tag) => {
-          const layout = join(dir, 'layouts', `${repo}:${tag}`.replace(/[/:]/g, '_'))
-          await mkdir(layout, { recursive: true })
-          const image = await writeOciLayout(layout, `${repo}:${tag}`, tag)
-          const pushed = await skopeo(
-            [
-              '--insecure-policy',
-              'copy',
-              '--quiet',
-              '--retry-times',
-              '0',
-              '--dest-creds',
-              `${setup.user}:${setup.password}`,
-              '--dest-cert-dir',
-              certDir,
-              `oci:${layout}:${tag}`,
-              `docker://${registry.host}/${repo}:${tag}`,
-            ],
-            { home },
-          )
-          if (!pushed.ok)
-            throw new Error(
-              `skopeo copy to ${registry.host}/${repo}:${tag} failed: ${pushed.stderr}\nregistry log:\n${registry.output().slice(-3000)}`,
-            )
-          digests[`${repo}:${tag}`] = image.digest
-        }),
+    /** @type {Distribution['pushed']} */
+    const pushed = {}
+    /** @type {[string, string, string[], boolean][]} repo, tag, platforms, as an index */
+    const pushes = [
+      ...Object.entries(images).flatMap(([repo, tags]) =>
+        tags.map(
+          (tag) =>
+            /** @type {[string, string, string[], boolean]} */ ([
+              repo,
+              tag,
+              ['linux/amd64'],
+              false,
+            ]),
+        ),
       ),
+      ...Object.entries(options.indexes ?? {}).map(([name, platforms]) => {
+        const colon = name.lastIndexOf(':')
+        if (colon < 0) throw new Error(`startDistribution: indexes key '${name}' is not repo:tag`)
+        return /** @type {[string, string, string[], boolean]} */ ([
+          name.slice(0, colon),
+          name.slice(colon + 1),
+          platforms,
+          true,
+        ])
+      }),
+    ]
+    await Promise.all(
+      pushes.map(async ([repo, tag, platforms, index]) => {
+        const layout = join(dir, 'layouts', `${repo}:${tag}`.replace(/[/:]/g, '_'))
+        await mkdir(layout, { recursive: true })
+        const image = await writeIndexLayout(layout, `${repo}:${tag}`, tag, platforms, index)
+        const copied = await skopeo(
+          [
+            '--insecure-policy',
+            'copy',
+            '--quiet',
+            '--all',
+            '--retry-times',
+            '0',
+            '--dest-creds',
+            `${setup.user}:${setup.password}`,
+            '--dest-cert-dir',
+            certDir,
+            `oci:${layout}:${tag}`,
+            `docker://${registry.host}/${repo}:${tag}`,
+          ],
+          { home },
+        )
+        if (!copied.ok)
+          throw new Error(
+            `skopeo copy to ${registry.host}/${repo}:${tag} failed: ${copied.stderr}\nregistry log:\n${registry.output().slice(-3000)}`,
+          )
+        digests[`${repo}:${tag}`] = image.digest
+        pushed[`${repo}:${tag}`] = image.image
+      }),
     )
+
+    /** @type {Distribution['startCdn']} */
+    const startCdn = async ({ tls: cdnTls = tls, mode } = {}) => {
+      const cdn = await startBlobCdn({ root: storage, tls: cdnTls, mode })
+      owned.push(cdn)
+      return cdn
+    }
 
     return {
       dir,
       tls,
+      storage,
       certDir,
       home,
       tokens,
       registry,
       digests,
+      pushed,
       setup,
       startRegistry: launch,
+      startCdn,
       inspect: ({ reference, creds, env }) =>
         skopeoInspect({ reference, creds, env, certDir, home }),
+      copy: (copyOptions) => skopeoCopy({ ...copyOptions, certDir, home }),
       close: closeAll,
     }
   } catch (error) {

@@ -4,6 +4,11 @@
 //   registry.redhat.io (+ the legacy sso.redhat.com realm), registry.connect.redhat.com,
 //   registry.access.redhat.com, Docker Hub (registry-1.docker.io + auth.docker.io), quay.io,
 //   ghcr.io, and a private distribution registry that takes HTTP Basic.
+// Every imitation serves real images (oci-images.mjs: every digest the sha256 of its bytes, indexes
+// where the real registry serves them) and their blobs, as the real service does: a redirect to a
+// signed URL on its blob host (blob-hosts.mjs: cdn01.quay.io, the partner registry's S3 bucket,
+// production.cloudflare.docker.com, pkg-containers.githubusercontent.com), which is an imitation
+// too; the private distribution registry serves its blobs itself.
 // Each host is its own HTTPS server on 127.0.0.1 with a port of its own. The action reaches them by
 // their real names through the loopback CONNECT proxy (connect-proxy.mjs), given `hosts` (name →
 // 127.0.0.1:<port>), and trusts them through NODE_EXTRA_CA_CERTS: the certificate must name them
@@ -12,14 +17,20 @@
 // should a test forget, and destroys its sockets on close().
 import { randomBytes, randomUUID } from 'node:crypto'
 import https from 'node:https'
-import { fakeManifest } from './fake-registry.mjs'
+import { sendBytes } from './blob-cdn.mjs'
+import { BLOB_HOST, BLOB_HOSTS, publishBlob, redirectBody } from './blob-hosts.mjs'
 import { LOOPBACK, closer, listen } from './loopback.mjs'
+import { buildImage } from './oci-images.mjs'
 import { basicUser, passwordsIn, pullScopes } from './token-protocol.mjs'
 
+export { BLOB_HOSTS, DOCKER_HUB_CDN, GHCR_CDN, QUAY_CDN, RHC4TP_BUCKET } from './blob-hosts.mjs'
+
 const JSON_TYPE = 'application/json'
-const INDEX_TYPE = 'application/vnd.oci.image.index.v1+json'
 const API_VERSION = { 'Docker-Distribution-Api-Version': 'registry/2.0' }
-const MANIFEST_PATH = /^\/v2\/(.+)\/manifests\/([^/]+)$/
+/** `/v2/<repo>/manifests/<ref>` or `/v2/<repo>/blobs/<digest>`. */
+const OBJECT_PATH = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/
+/** What a repository holds when its entry does not say: an index over these. */
+export const DEFAULT_PLATFORMS = ['linux/amd64', 'linux/arm64']
 
 /** Red Hat's token path on registry.redhat.io and on the legacy sso.redhat.com. */
 export const RHCC_TOKEN_PATH = '/auth/realms/rhcc/protocol/redhat-docker-v2/auth'
@@ -46,6 +57,7 @@ export const IMITATED_HOSTS = [
   'quay.io',
   'ghcr.io',
   PRIVATE_REGISTRY,
+  ...BLOB_HOSTS,
 ]
 
 /**
@@ -99,6 +111,8 @@ const GHCR_DENIED = errors('DENIED', 'requested access to the resource is denied
  * @property {string} url path and query, as the client sent them
  * @property {IncomingHttpHeaders} headers lower-case names; Authorization included, for tests
  *   that prove where credentials went
+ * @property {number} [status] what the imitation answered, once it has
+ * @property {string} [location] its Location header, for a redirect (signature included)
  *
  * @typedef {object} ImitationServer
  * @property {string} name the host name it answers for
@@ -114,6 +128,11 @@ const GHCR_DENIED = errors('DENIED', 'requested access to the resource is denied
  * @property {boolean} [public] anyone may pull, anonymous tokens included
  * @property {string[]} [users] who may pull it when it is not public; every user when absent
  * @property {boolean} [terms] registry.access.redhat.com only: refused until terms are accepted
+ * @property {string[]} [platforms] `os/arch[/variant]` of its images (default DEFAULT_PLATFORMS)
+ * @property {boolean} [index] an index even for one platform (default: an index exactly when
+ *   there are several platforms)
+ * @property {'oci' | 'docker'} [format] media types (default: the registry's; `docker` for Red
+ *   Hat's and quay.io, `oci` for the others)
  *
  * @typedef {object} ImitationOptions
  * @property {Certificates} tls a certificate that names the imitated hosts (IMITATED_HOSTS)
@@ -126,6 +145,10 @@ const GHCR_DENIED = errors('DENIED', 'requested access to the resource is denied
  * @property {Record<string, string>} hosts host name → `127.0.0.1:<port>`, for startConnectProxy
  * @property {RecordedRequest[]} requests every server's requests, in arrival order
  * @property {string[]} issuedTokens every token issued, for leak checks
+ * @property {string[]} signatures every signature in a blob redirect it sent (the secret parts of
+ *   the signed URLs), for leak checks
+ * @property {(repo: string, ref: string) => import('./oci-images.mjs').BuiltImage | undefined} image
+ *   the image a tag (or the digest of its index or manifest) names, to compute digests in tests
  * @property {() => Promise<void>} close closes every server
  *
  * @typedef {object} Grant
@@ -142,11 +165,14 @@ const GHCR_DENIED = errors('DENIED', 'requested access to the resource is denied
  * @param {ServerResponse} res
  * @param {number} status
  * @param {Record<string, string>} headers
- * @param {string} [body]
+ * @param {string | Buffer} [body]
  */
 function send(req, res, status, headers, body = '') {
   const bytes = Buffer.from(body)
-  res.writeHead(status, { ...headers, 'Content-Length': String(bytes.length) })
+  // Set one by one rather than given to writeHead, so that the recorder can read them back.
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value)
+  res.setHeader('Content-Length', String(bytes.length))
+  res.writeHead(status)
   res.end(req.method === 'HEAD' ? undefined : bytes)
 }
 
@@ -168,11 +194,18 @@ async function startHost(tls, name, route, delayMs) {
   /** @type {Set<NodeJS.Timeout>} */
   const timers = new Set()
   const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
-    requests.push({
+    /** @type {RecordedRequest} */
+    const record = {
       server: name,
       method: req.method ?? '',
       url: req.url ?? '',
       headers: { ...req.headers },
+    }
+    requests.push(record)
+    res.once('finish', () => {
+      record.status = res.statusCode
+      const location = res.getHeader('location')
+      if (location !== undefined) record.location = String(location)
     })
     req.resume()
     inFlight += 1
@@ -227,9 +260,10 @@ async function startHost(tls, name, route, delayMs) {
  * @param {{ tls: Certificates, delayMs?: number }} options
  * @param {Record<string, Route>} routes host name → its route
  * @param {string[]} issuedTokens
+ * @param {Catalog} catalog
  * @returns {Promise<Imitation>}
  */
-async function startImitation({ tls, delayMs = 0 }, routes, issuedTokens) {
+async function startImitation({ tls, delayMs = 0 }, routes, issuedTokens, catalog) {
   const list = await Promise.all(
     Object.entries(routes).map(([name, route]) => startHost(tls, name, route, delayMs)),
   )
@@ -241,6 +275,8 @@ async function startImitation({ tls, delayMs = 0 }, routes, issuedTokens) {
       return list.flatMap((s) => s.requests)
     },
     issuedTokens,
+    signatures: catalog.signatures,
+    image: catalog.image,
     close: async () => {
       await Promise.all(list.map((s) => s.close()))
     },
@@ -272,6 +308,7 @@ function authority(options, { prefix = 'eyJ', grantMissing = false } = {}) {
 
   return {
     issuedTokens,
+    mayPull,
     /** @param {IncomingMessage} req */
     login: (req) => basicUser(req.headers.authorization, passwordsIn(users)),
     /**
@@ -316,22 +353,138 @@ const bearer = (realm, service, scope, error) =>
   ].join(',')
 
 /**
- * The manifest a repository holds for a tag or a digest, or undefined.
- * @param {Repository | undefined} entry
- * @param {string} repo
- * @param {string} ref
+ * @typedef {import('./oci-images.mjs').BuiltImage} BuiltImage
+ * @typedef {import('./oci-images.mjs').Content} Content
+ *
+ * @typedef {object} Catalog what an imitation's repositories hold, built on first use
+ * @property {(repo: string, ref: string) => BuiltImage | undefined} image the image a tag, or the
+ *   digest of its index or of one of its manifests, belongs to
+ * @property {(repo: string, ref: string) => { content: Content, pull: boolean } | undefined} manifest
+ *   what `/v2/<repo>/manifests/<ref>` answers; `pull` when it is what a tag names (the GET Docker
+ *   Hub counts), not a platform's manifest read after it
+ * @property {(repo: string, digest: string) => Content | undefined} blob a blob of one of the
+ *   repository's images
+ * @property {string[]} signatures every secret of every signed URL sent for a blob
  */
-function lookup(entry, repo, ref) {
-  const tag = entry?.tags.find((t) => t === ref || fakeManifest(repo, t).digest === ref)
-  return tag === undefined ? undefined : fakeManifest(repo, tag)
+
+/**
+ * @param {Record<string, Repository>} repos
+ * @param {'oci' | 'docker'} format the registry's media types, unless an entry says otherwise
+ * @returns {Catalog}
+ */
+function catalog(repos, format) {
+  /** @type {Map<string, BuiltImage>} */
+  const built = new Map()
+  /** @param {string} repo @param {string} tag */
+  const imageOf = (repo, tag) => {
+    const key = `${repo}:${tag}`
+    let image = built.get(key)
+    if (!image) {
+      const entry = repos[repo]
+      image = buildImage(key, {
+        platforms: entry.platforms ?? DEFAULT_PLATFORMS,
+        index: entry.index,
+        format: entry.format ?? format,
+      })
+      for (const blob of image.blobsByDigest.values()) publishBlob(blob)
+      built.set(key, image)
+    }
+    return image
+  }
+  /** @param {string} repo @returns {BuiltImage[]} */
+  const imagesOf = (repo) =>
+    Object.hasOwn(repos, repo) ? repos[repo].tags.map((tag) => imageOf(repo, tag)) : []
+  /** @type {Catalog['image']} */
+  const image = (repo, ref) => {
+    if (!Object.hasOwn(repos, repo)) return undefined
+    if (repos[repo].tags.includes(ref)) return imageOf(repo, ref)
+    return imagesOf(repo).find((i) => i.manifestsByDigest.has(ref))
+  }
+  return {
+    image,
+    manifest(repo, ref) {
+      const found = image(repo, ref)
+      if (!found) return undefined
+      const content = found.manifestsByDigest.get(ref) ?? found.top
+      return { content, pull: content.digest === found.top.digest }
+    },
+    blob: (repo, digest) =>
+      imagesOf(repo)
+        .map((i) => i.blobsByDigest.get(digest))
+        .find((b) => b !== undefined),
+    signatures: [],
+  }
 }
 
-/** @param {{ body: string, digest: string }} manifest */
+/** @param {Content} manifest */
 const manifestHeaders = (manifest) => ({
   ...API_VERSION,
-  'Content-Type': INDEX_TYPE,
+  'Content-Type': manifest.mediaType,
   'Docker-Content-Digest': manifest.digest,
   Etag: `"${manifest.digest}"`,
+})
+
+/**
+ * A blob, as a registry whose blobs live elsewhere answers for it: a redirect to a signed URL on
+ * its blob host (GET and HEAD alike, each signed for its own method), or, with no blob host, the
+ * bytes (Range honoured), as distribution with filesystem storage does.
+ * @param {IncomingMessage} req
+ * @param {ServerResponse} res
+ * @param {Catalog} cat
+ * @param {Content} blob
+ * @param {{ host: import('./blob-hosts.mjs').BlobHost, style: 'flask' | 'go' } | undefined} via
+ */
+function sendBlob(req, res, cat, blob, via) {
+  if (!via)
+    return sendBytes(req, res, blob.data, {
+      ...API_VERSION,
+      'Docker-Content-Digest': blob.digest,
+      Etag: `"${blob.digest}"`,
+    })
+  const { url, secrets } = via.host.sign(req.method ?? 'GET', blob.digest)
+  cat.signatures.push(...secrets)
+  const body = req.method === 'GET' ? redirectBody(via.style, via.host.status, url) : ''
+  send(
+    req,
+    res,
+    via.host.status,
+    { ...API_VERSION, Location: url, 'Content-Type': 'text/html; charset=utf-8' },
+    body,
+  )
+}
+
+/**
+ * @typedef {{ host: import('./blob-hosts.mjs').BlobHost, style: 'flask' | 'go' } | undefined} BlobRoute
+ *   where a registry sends clients for blobs (undefined: it serves them itself)
+ */
+
+/**
+ * The answer to a manifest or blob request the registry has authorized for the repository: the
+ * manifest (its own media type and digest), or the blob (sendBlob), or 404 with `unknown` (the
+ * registry's body for a missing manifest) or distribution's BLOB_UNKNOWN.
+ * @param {IncomingMessage} req
+ * @param {ServerResponse} res
+ * @param {{ cat: Catalog, repo: string, kind: string, ref: string, via: BlobRoute, unknown: string, extra?: Record<string, string> }} o
+ *   extra: more headers for a manifest answer (Docker Hub's rate limits)
+ */
+function answerObject(req, res, { cat, repo, kind, ref, via, unknown, extra = {} }) {
+  const headers = { ...API_VERSION, 'Content-Type': JSON_TYPE }
+  if (kind === 'blobs') {
+    const blob = cat.blob(repo, ref)
+    if (!blob)
+      return send(req, res, 404, headers, errors('BLOB_UNKNOWN', 'blob unknown to registry', ref))
+    return sendBlob(req, res, cat, blob, via)
+  }
+  const found = cat.manifest(repo, ref)
+  if (!found) return send(req, res, 404, { ...headers, ...extra }, unknown)
+  send(req, res, 200, { ...manifestHeaders(found.content), ...extra }, found.content.data)
+}
+
+/** @param {RegExpExecArray} match of OBJECT_PATH */
+const objectOf = (match) => ({
+  repo: decodeURIComponent(match[1]),
+  kind: match[2],
+  ref: decodeURIComponent(match[3]),
 })
 
 /**
@@ -346,16 +499,20 @@ const manifestHeaders = (manifest) => ({
 export async function startRedHatRegistry(options) {
   const auth = authority(options, { grantMissing: true })
   const token = tokenService(auth, 'Red Hat')
+  const cat = catalog(options.repos ?? {}, 'docker')
+  const via = { host: BLOB_HOST.quay, style: /** @type {const} */ ('flask') }
   return startImitation(
     options,
     {
-      'registry.redhat.io': redHatRegistryRoute(auth, RHCC_REALM, RHCC_TOKEN_PATH, token),
+      'registry.redhat.io': redHatRegistryRoute(auth, RHCC_REALM, RHCC_TOKEN_PATH, token, cat, via),
       'sso.redhat.com': (req, res, url) => {
         if (url.pathname === RHCC_TOKEN_PATH) return token(req, res, url)
         send(req, res, 404, { 'Content-Type': 'text/html' }, '<html><body>Not Found</body></html>')
       },
+      [BLOB_HOST.quay.name]: BLOB_HOST.quay.route,
     },
     auth.issuedTokens,
+    cat,
   )
 }
 
@@ -368,6 +525,8 @@ export async function startRedHatRegistry(options) {
 export async function startRedHatConnect(options) {
   const auth = authority(options, { grantMissing: true })
   const token = tokenService(auth, 'Red Hat')
+  const cat = catalog(options.repos ?? {}, 'docker')
+  const via = { host: BLOB_HOST.rhc4tp, style: /** @type {const} */ ('flask') }
   return startImitation(
     options,
     {
@@ -376,9 +535,13 @@ export async function startRedHatConnect(options) {
         RHC4TP_REALM,
         RHC4TP_TOKEN_PATH,
         token,
+        cat,
+        via,
       ),
+      [BLOB_HOST.rhc4tp.name]: BLOB_HOST.rhc4tp.route,
     },
     auth.issuedTokens,
+    cat,
   )
 }
 
@@ -422,9 +585,11 @@ function tokenService(auth, flavour) {
  * @param {string} realm
  * @param {string} tokenPath
  * @param {Route} token
+ * @param {Catalog} cat
+ * @param {BlobRoute} via
  * @returns {Route}
  */
-function redHatRegistryRoute(auth, realm, tokenPath, token) {
+function redHatRegistryRoute(auth, realm, tokenPath, token, cat, via) {
   const service = 'docker-registry'
   return (req, res, url) => {
     const headers = { ...API_VERSION, 'Content-Type': JSON_TYPE }
@@ -435,18 +600,15 @@ function redHatRegistryRoute(auth, realm, tokenPath, token) {
       const www = bearer(realm, service)
       return send(req, res, 401, { ...headers, 'WWW-Authenticate': www }, RED_HAT_UNAUTHORIZED)
     }
-    const match = MANIFEST_PATH.exec(url.pathname)
+    const match = OBJECT_PATH.exec(url.pathname)
     if (!match) return send(req, res, 404, headers, RED_HAT_NOT_FOUND)
-    const [repo, ref] = [decodeURIComponent(match[1]), decodeURIComponent(match[2])]
+    const { repo, kind, ref } = objectOf(match)
     if (!grant?.repos.has(repo)) {
       const www = bearer(realm, service, `repository:${repo}:pull`, grant && 'insufficient_scope')
       return send(req, res, 401, { ...headers, 'WWW-Authenticate': www }, RED_HAT_PLEASE_LOGIN)
     }
-    const entry = auth.repo(repo)
-    if (!entry) return send(req, res, 404, headers, RED_HAT_NOT_FOUND)
-    const manifest = lookup(entry, repo, ref)
-    if (!manifest) return send(req, res, 404, headers, MANIFEST_UNKNOWN)
-    send(req, res, 200, manifestHeaders(manifest), manifest.body)
+    if (!auth.repo(repo)) return send(req, res, 404, headers, RED_HAT_NOT_FOUND)
+    answerObject(req, res, { cat, repo, kind, ref, via, unknown: MANIFEST_UNKNOWN })
   }
 }
 
@@ -459,24 +621,26 @@ function redHatRegistryRoute(auth, realm, tokenPath, token) {
  */
 export async function startRedHatAccess(options) {
   const { repos = {} } = options
+  const cat = catalog(repos, 'docker')
+  const via = { host: BLOB_HOST.quay, style: /** @type {const} */ ('flask') }
   return startImitation(
     options,
     {
       'registry.access.redhat.com': (req, res, url) => {
         const headers = { ...API_VERSION, 'Content-Type': JSON_TYPE }
         if (url.pathname === '/v2/') return send(req, res, 200, headers, '{}')
-        const match = MANIFEST_PATH.exec(url.pathname)
+        const match = OBJECT_PATH.exec(url.pathname)
         if (!match) return send(req, res, 404, headers, RED_HAT_NOT_FOUND)
-        const [repo, ref] = [decodeURIComponent(match[1]), decodeURIComponent(match[2])]
+        const { repo, kind, ref } = objectOf(match)
         const entry = Object.hasOwn(repos, repo) ? repos[repo] : undefined
         if (!entry) return send(req, res, 404, headers, RED_HAT_NOT_FOUND)
         if (entry.terms) return send(req, res, 403, headers, errors('UNSUPPORTED', TERMS_MESSAGE))
-        const manifest = lookup(entry, repo, ref)
-        if (!manifest) return send(req, res, 404, headers, MANIFEST_UNKNOWN)
-        send(req, res, 200, manifestHeaders(manifest), manifest.body)
+        answerObject(req, res, { cat, repo, kind, ref, via, unknown: MANIFEST_UNKNOWN })
       },
+      [BLOB_HOST.quay.name]: BLOB_HOST.quay.route,
     },
     [],
+    cat,
   )
 }
 
@@ -516,6 +680,8 @@ export async function startDockerHub(options) {
     pullsUsed = 0,
   } = options
   const auth = authority(options)
+  const cat = catalog(options.repos ?? {}, 'oci')
+  const via = { host: BLOB_HOST.dockerHub, style: /** @type {const} */ ('go') }
   const realm = DOCKER_HUB_REALM
   const service = 'registry.docker.io'
   /** @type {Map<string, string>} user → a stable account id, as Docker Hub reports it */
@@ -542,28 +708,28 @@ export async function startDockerHub(options) {
       const www = bearer(realm, service)
       return send(req, res, 401, { ...headers, 'WWW-Authenticate': www }, DOCKER_AUTH_REQUIRED)
     }
-    const match = MANIFEST_PATH.exec(url.pathname)
+    const match = OBJECT_PATH.exec(url.pathname)
     if (!match) return send(req, res, 404, headers, errors('NOT_FOUND', 'not found'))
-    const [repo, ref] = [decodeURIComponent(match[1]), decodeURIComponent(match[2])]
+    const { repo, kind, ref } = objectOf(match)
     if (!grant?.repos.has(repo)) {
       const www = bearer(realm, service, `repository:${repo}:pull`, grant && 'insufficient_scope')
       const detail = [{ Type: 'repository', Class: '', Name: repo, Action: 'pull' }]
       const body = errors('UNAUTHORIZED', 'authentication required', detail)
       return send(req, res, 401, { ...headers, 'WWW-Authenticate': www }, body)
     }
+    if (kind === 'blobs') return answerObject(req, res, { cat, repo, kind, ref, via, unknown: '' })
     const source = grant.identity === '' ? anonymousSource : sourceOf(grant.identity)
-    const manifest = lookup(auth.repo(repo), repo, ref)
-    if (manifest && req.method === 'GET') pulls.set(source, (pulls.get(source) ?? 0) + 1)
+    // A GET of what a tag names is a pull; the platform's manifest read after it is part of the
+    // same pull ("up to two GET requests"); a HEAD never counts.
+    if (req.method === 'GET' && cat.manifest(repo, ref)?.pull)
+      pulls.set(source, (pulls.get(source) ?? 0) + 1)
     const limits = {
       'ratelimit-limit': `${limitOf(source)};w=${windowSeconds}`,
       'ratelimit-remaining': `${pullsLeft(source)};w=${windowSeconds}`,
       'docker-ratelimit-source': source,
     }
-    if (!manifest) {
-      const body = errors('MANIFEST_UNKNOWN', 'manifest unknown', `unknown tag=${ref}`)
-      return send(req, res, 404, { ...headers, ...limits }, body)
-    }
-    send(req, res, 200, { ...manifestHeaders(manifest), ...limits }, manifest.body)
+    const unknown = errors('MANIFEST_UNKNOWN', 'manifest unknown', `unknown tag=${ref}`)
+    answerObject(req, res, { cat, repo, kind, ref, via, unknown, extra: limits })
   }
 
   /** @type {Route} */
@@ -575,8 +741,13 @@ export async function startDockerHub(options) {
 
   const imitation = await startImitation(
     options,
-    { 'registry-1.docker.io': registry, 'auth.docker.io': authService },
+    {
+      'registry-1.docker.io': registry,
+      'auth.docker.io': authService,
+      [BLOB_HOST.dockerHub.name]: BLOB_HOST.dockerHub.route,
+    },
     auth.issuedTokens,
+    cat,
   )
   return Object.assign(imitation, { pullsLeft, sourceOf })
 }
@@ -585,14 +756,29 @@ export async function startDockerHub(options) {
  * quay.io: `/v2/` challenges with `Basic realm="quay.io", Bearer realm="https://quay.io/v2/auth",
  * service="quay.io"` in one header; the token service (on quay.io itself) issues anonymous tokens
  * and answers with `{"token"}` only; a repository that is missing or not pullable answers 401
- * UNAUTHORIZED "access to the requested resource is not authorized", the same for both.
+ * UNAUTHORIZED "access to the requested resource is not authorized", the same for both. Its
+ * manifests and blobs also answer a client that took the Basic challenge (as containers/image
+ * does, the first challenge being Basic): a robot's Basic credentials, or an empty Basic pair or
+ * none at all for a public repository.
  * @param {ImitationOptions} options
  * @returns {Promise<Imitation>}
  */
 export async function startQuay(options) {
   const auth = authority(options)
   const token = tokenService(auth, 'quay.io')
+  const cat = catalog(options.repos ?? {}, 'docker')
+  const via = { host: BLOB_HOST.quay, style: /** @type {const} */ ('flask') }
   const challenge = `Basic realm="quay.io", ${bearer(QUAY_REALM, 'quay.io')}`
+  /** @param {IncomingMessage} req @param {string} repo */
+  const mayRead = (req, repo) => {
+    const header = req.headers.authorization ?? ''
+    const grant = auth.grantOf(req)
+    if (grant || /^Bearer\s/i.test(header)) return grant?.repos.has(repo) ?? false
+    const user = auth.login(req)
+    if (typeof user === 'string') return auth.mayPull(user, repo)
+    const anonymous = user === null || /^Basic\s+Og==$/i.test(header) // none, or `:`
+    return anonymous && auth.mayPull('', repo)
+  }
   return startImitation(
     options,
     {
@@ -610,7 +796,7 @@ export async function startQuay(options) {
             QUAY_UNAUTHORIZED,
           )
         }
-        const match = MANIFEST_PATH.exec(url.pathname)
+        const match = OBJECT_PATH.exec(url.pathname)
         if (!match)
           return send(
             req,
@@ -619,8 +805,8 @@ export async function startQuay(options) {
             { 'Content-Type': 'text/html' },
             '<!DOCTYPE html><title>404 Not Found</title>',
           )
-        const [repo, ref] = [decodeURIComponent(match[1]), decodeURIComponent(match[2])]
-        if (!grant?.repos.has(repo)) {
+        const { repo, kind, ref } = objectOf(match)
+        if (!mayRead(req, repo)) {
           const www = bearer(
             QUAY_REALM,
             'quay.io',
@@ -629,12 +815,12 @@ export async function startQuay(options) {
           )
           return send(req, res, 401, { ...headers, 'WWW-Authenticate': www }, QUAY_UNAUTHORIZED)
         }
-        const manifest = lookup(auth.repo(repo), repo, ref)
-        if (!manifest) return send(req, res, 404, headers, QUAY_MANIFEST_UNKNOWN)
-        send(req, res, 200, manifestHeaders(manifest), manifest.body)
+        answerObject(req, res, { cat, repo, kind, ref, via, unknown: QUAY_MANIFEST_UNKNOWN })
       },
+      [BLOB_HOST.quay.name]: BLOB_HOST.quay.route,
     },
     auth.issuedTokens,
+    cat,
   )
 }
 
@@ -648,6 +834,8 @@ export async function startQuay(options) {
 export async function startGhcr(options) {
   const auth = authority(options, { prefix: 'djE6' })
   const token = tokenService(auth, 'ghcr.io')
+  const cat = catalog(options.repos ?? {}, 'oci')
+  const via = { host: BLOB_HOST.ghcr, style: /** @type {const} */ ('go') }
   return startImitation(
     options,
     {
@@ -660,30 +848,32 @@ export async function startGhcr(options) {
           const www = bearer(GHCR_REALM, 'ghcr.io', 'repository:user/image:pull')
           return send(req, res, 401, { ...headers, 'WWW-Authenticate': www }, GHCR_AUTH_REQUIRED)
         }
-        const match = MANIFEST_PATH.exec(url.pathname)
+        const match = OBJECT_PATH.exec(url.pathname)
         if (!match) return send(req, res, 404, headers, errors('NOT_FOUND', 'not found'))
-        const [repo, ref] = [decodeURIComponent(match[1]), decodeURIComponent(match[2])]
+        const { repo, kind, ref } = objectOf(match)
         if (!grant?.repos.has(repo)) {
           const www = bearer(GHCR_REALM, 'ghcr.io', `repository:${repo}:pull`)
           return send(req, res, 401, { ...headers, 'WWW-Authenticate': www }, GHCR_AUTH_REQUIRED)
         }
-        const manifest = lookup(auth.repo(repo), repo, ref)
-        if (!manifest) return send(req, res, 404, headers, MANIFEST_UNKNOWN)
-        send(req, res, 200, manifestHeaders(manifest), manifest.body)
+        answerObject(req, res, { cat, repo, kind, ref, via, unknown: MANIFEST_UNKNOWN })
       },
+      [BLOB_HOST.ghcr.name]: BLOB_HOST.ghcr.route,
     },
     auth.issuedTokens,
+    cat,
   )
 }
 
 /**
  * A private distribution registry (`registry:2` with htpasswd) on PRIVATE_REGISTRY: `/v2/` and
- * every manifest want HTTP Basic (`Basic realm="Registry Realm"`), and no token service exists.
+ * every manifest and blob want HTTP Basic (`Basic realm="Registry Realm"`), and no token service
+ * exists. Its storage is its own disk: it serves blobs itself (200, or 206 for a Range).
  * @param {ImitationOptions} options
  * @returns {Promise<Imitation>}
  */
 export async function startDistribution(options) {
   const { users = {}, repos = {} } = options
+  const cat = catalog(repos, 'oci')
   const challenge = 'Basic realm="Registry Realm"'
   return startImitation(
     options,
@@ -695,9 +885,9 @@ export async function startDistribution(options) {
           return send(req, res, 401, { ...headers, 'WWW-Authenticate': challenge }, body)
         }
         if (url.pathname === '/v2/') return send(req, res, 200, headers, '{}')
-        const match = MANIFEST_PATH.exec(url.pathname)
+        const match = OBJECT_PATH.exec(url.pathname)
         if (!match) return send(req, res, 404, headers, errors('NOT_FOUND', 'not found'))
-        const [repo, ref] = [decodeURIComponent(match[1]), decodeURIComponent(match[2])]
+        const { repo, kind, ref } = objectOf(match)
         const entry = Object.hasOwn(repos, repo) ? repos[repo] : undefined
         if (!entry) {
           const body = errors('NAME_UNKNOWN', 'repository name not known to registry', {
@@ -705,14 +895,11 @@ export async function startDistribution(options) {
           })
           return send(req, res, 404, headers, body)
         }
-        const manifest = lookup(entry, repo, ref)
-        if (!manifest) {
-          const body = errors('MANIFEST_UNKNOWN', 'manifest unknown', { Tag: ref })
-          return send(req, res, 404, headers, body)
-        }
-        send(req, res, 200, manifestHeaders(manifest), manifest.body)
+        const unknown = errors('MANIFEST_UNKNOWN', 'manifest unknown', { Tag: ref })
+        answerObject(req, res, { cat, repo, kind, ref, via: undefined, unknown })
       },
     },
     [],
+    cat,
   )
 }
