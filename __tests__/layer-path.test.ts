@@ -377,9 +377,17 @@ describe('the layer path of a real registry (docker-registry 2.8, redirect middl
       act({ registry: reg.direct.host, images: `${MULTI}\n${SINGLE}` }),
     )
     expect(run.outputs).toMatchObject({ result: 'ok', 'pull-ready': 'true' })
-    expect(journal.map((r) => `${r.method} ${r.path}`)).toEqual([
+    // One layer check (one byte of the first image's config); the single-platform image's whole
+    // config is read too, for its platform, which only a config says.
+    const ranged = journal.filter((r) => r.headers.range)
+    expect(ranged.map((r) => `${r.method} ${r.path}`)).toEqual([
       `GET ${blobDataPath(configOf(MULTI))}`,
     ])
+    expect(journal.filter((r) => !r.headers.range).map((r) => r.path)).toEqual([
+      blobDataPath(configOf(SINGLE)),
+    ])
+    const report = JSON.parse(run.outputs.report) as { checks: { id: string }[] }
+    expect(report.checks.filter((c) => c.id === 'blob')).toHaveLength(1)
     expectNoLeak(run)
   })
 

@@ -416,5 +416,6 @@ describe('Docker Hub', () => {
     const run = await runCore(base(explicit(ARM64)), ['docker.io/library/nginx:latest'])
     expect(seen.map((s) => s.method)).toEqual(['GET'])
     expect(run.report.result).toBe('no-matching-platform')
+    expect(run.report.info).toEqual([])
   })
 })

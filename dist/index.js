@@ -5033,9 +5033,12 @@ class RegistryScope {
                         : 'anonymous',
             },
         };
-        this.layers = config.layers === 'true' || (config.layers === 'auto' && !dockerHub);
         const policy = config.platforms;
-        if (policy.kind === 'list' && (policy.explicit || this.layers))
+        const explicit = policy.kind === 'list' && policy.explicit;
+        // On Docker Hub a manifest GET counts as a pull; once an explicit platform has paid for one,
+        // following the image to its layers costs no more (blob downloads are not counted).
+        this.layers = config.layers === 'true' || (config.layers === 'auto' && (!dockerHub || explicit));
+        if (policy.kind === 'list' && (explicit || this.layers))
             this.platforms = policy.platforms;
     }
     /** The registry the `registry` input names: the only one that gets credentials. */
@@ -6349,9 +6352,7 @@ async function probeRegistryImages(scope, images, endpoint) {
     const layers = scope.layers ? followLayers(scope, images, probes) : Promise.resolve([]);
     const [done, blobChecks] = await Promise.all([Promise.all(probes), layers]);
     if (!scope.layers && scope.dockerHub && images.length) {
-        scope.ctx.info.push(scope.platforms
-            ? `On ${scope.registry} the layer path was not checked: Docker Hub counts every manifest GET as a pull against the limit (set layers: true to check it anyway).`
-            : `On ${scope.registry} the layer path and the platform were not checked: Docker Hub counts every manifest GET as a pull against the limit, and a HEAD is free (set layers: true, or a platform, to check them anyway).`);
+        scope.ctx.info.push(`On ${scope.registry} the layer path and the platform were not checked: Docker Hub counts every manifest GET as a pull against the limit, and a HEAD is free (set layers: true, or a platform, to check them anyway).`);
     }
     return { checks: blobChecks, images: done.map((p) => p.row) };
 }

@@ -250,10 +250,12 @@ export class RegistryScope {
             : 'anonymous',
       },
     }
-    this.layers = config.layers === 'true' || (config.layers === 'auto' && !dockerHub)
     const policy = config.platforms
-    if (policy.kind === 'list' && (policy.explicit || this.layers))
-      this.platforms = policy.platforms
+    const explicit = policy.kind === 'list' && policy.explicit
+    // On Docker Hub a manifest GET counts as a pull; once an explicit platform has paid for one,
+    // following the image to its layers costs no more (blob downloads are not counted).
+    this.layers = config.layers === 'true' || (config.layers === 'auto' && (!dockerHub || explicit))
+    if (policy.kind === 'list' && (explicit || this.layers)) this.platforms = policy.platforms
   }
 
   /** The registry the `registry` input names: the only one that gets credentials. */
