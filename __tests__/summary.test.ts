@@ -52,6 +52,7 @@ function report(overrides: Partial<Report> = {}): Report {
     images: [],
     auth: { scheme: 'bearer', credentials: 'given' },
     proxy: { source: 'none', schemeAssumed: false, noProxy: [] },
+    registries: [],
     platforms: 'any',
     hosts: ['registry.redhat.io:443'],
     routes: [{ host: 'registry.redhat.io', via: 'direct', reason: 'no proxy is configured' }],

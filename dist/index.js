@@ -3731,6 +3731,326 @@ function formatImageRef(ref) {
     return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = require("node:fs");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = require("node:os");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = require("node:path");
+;// CONCATENATED MODULE: ./src/authfile.ts
+/**
+ * The files pullers read credentials from: Docker's `config.json`, the containers `auth.json`
+ * (podman, buildah, skopeo) and OpenShift pull secrets. All three are
+ * `{"auths": {"<key>": {"auth": base64("user:password"), "identitytoken": …}}}`, with optional
+ * `credHelpers` (a helper per registry) and `credsStore` (one helper for all). Keys may be `host`,
+ * `host:port`, a URL (`https://index.docker.io/v1/`, Docker Hub's legacy key) or a repository
+ * scope (`host/namespace[/repo]`, most specific first).
+ */
+/** Larger than any real auth file (a pull secret with dozens of registries is a few KiB). */
+const AUTH_FILE_LIMIT = 1024 * 1024;
+/** Docker Hub's names, as keys use them: folded into one. */
+const DOCKER_HUB_KEYS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+const DOCKER_HUB_KEY = 'docker.io';
+class AuthFileError extends Error {
+}
+/**
+ * Reads an auth file's JSON. Every secret it holds goes to `onSecret` as soon as the text is
+ * parsed, before anything is checked, so that no later message can carry one unmasked. Errors
+ * say what is wrong, never what the file holds.
+ */
+function parseAuthFile(text, path, onSecret) {
+    let json;
+    try {
+        json = JSON.parse(text);
+    }
+    catch {
+        throw new AuthFileError('it is not JSON');
+    }
+    for (const secret of secretsIn(json))
+        onSecret(secret);
+    if (typeof json !== 'object' || json === null || Array.isArray(json))
+        throw new AuthFileError('it is not a JSON object');
+    const record = json;
+    const data = { path, entries: new Map(), credHelpers: new Map() };
+    if (record.auths !== undefined) {
+        if (typeof record.auths !== 'object' || record.auths === null || Array.isArray(record.auths))
+            throw new AuthFileError('its "auths" is not an object');
+        for (const [key, value] of Object.entries(record.auths)) {
+            const entry = readEntry(key, value);
+            data.entries.set(normalizeAuthKey(key), entry);
+        }
+    }
+    if (record.credHelpers !== undefined) {
+        if (typeof record.credHelpers !== 'object' || record.credHelpers === null)
+            throw new AuthFileError('its "credHelpers" is not an object');
+        for (const [key, value] of Object.entries(record.credHelpers)) {
+            if (typeof value !== 'string' || !HELPER_NAME.test(value))
+                throw new AuthFileError(`its "credHelpers" entry for ${shownKey(key)} is not a helper name`);
+            data.credHelpers.set(normalizeAuthKey(key), value);
+        }
+    }
+    if (record.credsStore !== undefined && record.credsStore !== '') {
+        if (typeof record.credsStore !== 'string' || !HELPER_NAME.test(record.credsStore))
+            throw new AuthFileError('its "credsStore" is not a helper name');
+        data.credsStore = record.credsStore;
+    }
+    return data;
+}
+/** A helper is a program `docker-credential-<name>`: a name, never a path. */
+const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+function readEntry(key, value) {
+    const where = `its entry for ${shownKey(key)}`;
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+        throw new AuthFileError(`${where} is not an object`);
+    const record = value;
+    const entry = { key };
+    if (record.auth !== undefined && record.auth !== '') {
+        if (typeof record.auth !== 'string')
+            throw new AuthFileError(`${where} has an "auth" that is not a string`);
+        const decoded = decodeAuth(record.auth);
+        if (!decoded)
+            throw new AuthFileError(`${where} has an "auth" that is not base64 of user:password`);
+        Object.assign(entry, decoded);
+    }
+    if (record.identitytoken !== undefined && record.identitytoken !== '') {
+        if (typeof record.identitytoken !== 'string')
+            throw new AuthFileError(`${where} has an "identitytoken" that is not a string`);
+        entry.identityToken = record.identitytoken;
+    }
+    return entry;
+}
+function decodeAuth(auth) {
+    const text = auth.trim();
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 === 1)
+        return undefined;
+    const decoded = Buffer.from(text, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon <= 0 || colon === decoded.length - 1)
+        return undefined;
+    return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+/** Every credential-looking value in a parsed file, whatever its shape: for the mask. */
+function secretsIn(json) {
+    const out = [];
+    const auths = json?.auths;
+    if (typeof auths !== 'object' || auths === null)
+        return out;
+    for (const value of Object.values(auths)) {
+        if (typeof value !== 'object' || value === null)
+            continue;
+        const record = value;
+        for (const field of ['auth', 'identitytoken', 'password', 'registrytoken']) {
+            const v = record[field];
+            if (typeof v !== 'string' || !v.trim())
+                continue;
+            out.push(v);
+            if (field === 'auth') {
+                const decoded = Buffer.from(v.trim(), 'base64').toString('utf8');
+                const colon = decoded.indexOf(':');
+                if (colon >= 0 && decoded.length > colon + 1)
+                    out.push(decoded.slice(colon + 1));
+            }
+        }
+    }
+    return out;
+}
+/** A key as an error may show it: a host name, never anything else it might carry. */
+function shownKey(key) {
+    const normal = normalizeAuthKey(key);
+    return /^[A-Za-z0-9.:[\]/_-]{1,200}$/.test(normal) ? normal : 'a key';
+}
+/**
+ * A key as lookups compare it: no scheme, no trailing slash, a URL key reduced to its host (the
+ * legacy `https://index.docker.io/v1/`), the host in lower case, Docker Hub as `docker.io`.
+ */
+function normalizeAuthKey(key) {
+    let text = key.trim();
+    const hadScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
+    text = text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+    if (hadScheme)
+        text = text.split('/')[0];
+    text = text.replace(/\/+$/, '');
+    const slash = text.indexOf('/');
+    const host = (slash < 0 ? text : text.slice(0, slash)).toLowerCase();
+    const path = slash < 0 ? '' : text.slice(slash);
+    return `${DOCKER_HUB_KEYS.has(host) ? DOCKER_HUB_KEY : host}${path}`;
+}
+/**
+ * The credentials a puller would use for `repository` on `registry`, from files read in order
+ * (the first that has something wins, as containers/image reads them): a helper named for the
+ * host, then the most specific `auths` key (`host/ns/repo`, `host/ns`, `host`), then `credsStore`.
+ */
+function lookupAuth(files, registry, repository) {
+    const host = normalizeAuthKey(registry);
+    const scopes = [host];
+    if (repository) {
+        const parts = repository.split('/');
+        for (let n = 1; n <= parts.length; n++)
+            scopes.unshift(`${host}/${parts.slice(0, n).join('/')}`);
+    }
+    for (const file of files) {
+        const helper = file.credHelpers.get(host);
+        if (helper)
+            return { kind: 'helper', file: file.path, helper, server: serverFor(registry) };
+        for (const scope of scopes) {
+            const entry = file.entries.get(scope);
+            if (entry && (entry.password !== undefined || entry.identityToken !== undefined))
+                return { kind: 'entry', file: file.path, key: entry.key, entry };
+        }
+        if (file.credsStore)
+            return {
+                kind: 'helper',
+                file: file.path,
+                helper: file.credsStore,
+                server: serverFor(registry),
+            };
+    }
+    return undefined;
+}
+/** The server name a credential helper is asked for, as docker asks it. */
+function serverFor(registry) {
+    return normalizeAuthKey(registry) === DOCKER_HUB_KEY ? 'https://index.docker.io/v1/' : registry;
+}
+/**
+ * The registries a file names (hosts of its keys and helpers), in the order it writes them,
+ * Docker Hub as the host its API answers on.
+ */
+function registriesIn(file) {
+    const hosts = [];
+    for (const key of [...file.entries.keys(), ...file.credHelpers.keys()]) {
+        const host = key.split('/')[0];
+        const registry = host === DOCKER_HUB_KEY ? 'registry-1.docker.io' : host;
+        if (!hosts.includes(registry))
+            hosts.push(registry);
+    }
+    return hosts;
+}
+
+;// CONCATENATED MODULE: ./src/auth-sources.ts
+/**
+ * Where the `auth-file` input points: a path, or the files an engine reads. docker reads
+ * `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. podman, buildah and skopeo read
+ * `$REGISTRY_AUTH_FILE` alone when it is set, else `$XDG_RUNTIME_DIR/containers/auth.json`, then
+ * `$XDG_CONFIG_HOME/containers/auth.json` (`~/.config/…`), then Docker's file, the first that has
+ * an entry winning. Missing files of an engine are skipped (that engine has no login there);
+ * a path given by hand must exist.
+ */
+
+
+
+
+class AuthSourceError extends Error {
+}
+/** The paths an engine reads, in order. */
+function enginePaths(engine, env) {
+    const home = env.HOME || (0,external_node_os_namespaceObject.homedir)();
+    const docker = (0,external_node_path_namespaceObject.join)(env.DOCKER_CONFIG || (0,external_node_path_namespaceObject.join)(home, '.docker'), 'config.json');
+    if (engine === 'docker')
+        return [docker];
+    if (env.REGISTRY_AUTH_FILE)
+        return [env.REGISTRY_AUTH_FILE];
+    const paths = [];
+    if (env.XDG_RUNTIME_DIR)
+        paths.push((0,external_node_path_namespaceObject.join)(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
+    paths.push((0,external_node_path_namespaceObject.join)(env.XDG_CONFIG_HOME || (0,external_node_path_namespaceObject.join)(home, '.config'), 'containers', 'auth.json'));
+    paths.push(docker);
+    return paths;
+}
+/** Reads the files `auth-file` names; every secret goes to `onSecret` as it is read. */
+function readAuthFiles(value, env, onSecret) {
+    const engine = value === 'docker' || value === 'podman' ? value : undefined;
+    const searched = engine ? enginePaths(engine, env) : [value];
+    const files = [];
+    for (const path of searched) {
+        const file = readOne(path, !engine, onSecret);
+        if (file)
+            files.push(file);
+    }
+    return { engine: engine ?? 'path', files, searched };
+}
+function readOne(path, mustExist, onSecret) {
+    let size;
+    try {
+        const stat = (0,external_node_fs_namespaceObject.statSync)(path);
+        if (!stat.isFile())
+            throw new AuthSourceError(`${path} is not a file`);
+        size = stat.size;
+    }
+    catch (err) {
+        if (err instanceof AuthSourceError)
+            throw err;
+        const code = err.code;
+        if (code === 'ENOENT' && !mustExist)
+            return undefined;
+        throw new AuthSourceError(code === 'ENOENT' ? `${path} does not exist` : `${path} cannot be read (${code ?? 'error'})`);
+    }
+    if (size > AUTH_FILE_LIMIT)
+        throw new AuthSourceError(`${path} is over 1 MiB, which no auth file is`);
+    let text;
+    try {
+        text = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8');
+    }
+    catch (err) {
+        throw new AuthSourceError(`${path} cannot be read (${err.code ?? 'error'})`);
+    }
+    try {
+        return parseAuthFile(text, path, onSecret);
+    }
+    catch (err) {
+        if (err instanceof AuthFileError)
+            throw new AuthSourceError(`${path}: ${err.message}`);
+        throw err;
+    }
+}
+/** Every registry the files name, first file first. */
+function registriesOf(auth) {
+    const all = [];
+    for (const file of auth.files)
+        for (const registry of registriesIn(file))
+            if (!all.includes(registry))
+                all.push(registry);
+    return all;
+}
+/**
+ * The bug users hunt for: one engine logged in and the other, which pulls, did not. For each
+ * registry, the credentials docker would use and those podman would use, compared; where they
+ * differ, a warning naming both files. Secrets are compared, never shown.
+ */
+function engineMismatches(engine, env, registries, mine) {
+    const other = engine === 'docker' ? 'podman' : 'docker';
+    let theirs;
+    try {
+        theirs = readAuthFiles(other, env, () => { });
+    }
+    catch {
+        // The other engine's files are only compared; one that cannot be read is not this run's problem.
+        return [];
+    }
+    const warnings = [];
+    for (const { registry, repository } of registries) {
+        const a = lookupAuth(mine.files, registry, repository);
+        const b = lookupAuth(theirs.files, registry, repository);
+        if (sameCredentials(a, b))
+            continue;
+        const where = (files, found) => found
+            ? found.kind === 'entry'
+                ? `an entry (${found.key}) in ${found.file}`
+                : `the credential helper docker-credential-${found.helper} (${found.file})`
+            : `no entry in ${files.searched.join(' or ')}`;
+        warnings.push(`${registry}: ${engine} has ${where(mine, a)}, but ${other} has ${where(theirs, b)}. A step that pulls with ${other} (or a tool that reads its files) will not present the credentials checked here: log in with the engine that pulls.`);
+    }
+    return warnings;
+}
+function sameCredentials(a, b) {
+    if (!a || !b)
+        return !a && !b;
+    if (a.kind === 'helper' || b.kind === 'helper')
+        return a.kind === b.kind && a.kind === 'helper' && b.kind === 'helper' && a.helper === b.helper;
+    return (a.entry.username === b.entry.username &&
+        a.entry.password === b.entry.password &&
+        a.entry.identityToken === b.entry.identityToken);
+}
+
 ;// CONCATENATED MODULE: ./src/platform.ts
 class InvalidPlatform extends Error {
 }
@@ -3839,6 +4159,7 @@ function hostPlatform(env, node = process) {
 
 
 
+
 class InputError extends Error {
     input;
     constructor(input, message) {
@@ -3863,8 +4184,13 @@ const MAX_LENGTH = {
     summary: 32,
     platform: 1024,
     layers: 32,
+    'auth-file': 4096,
 };
-function parseInputs(readRaw, env) {
+/**
+ * Parses every input. `onSecret` receives each credential an auth file holds, the moment it is
+ * read, before anything about the file is judged.
+ */
+function parseInputs(readRaw, env, onSecret = () => { }) {
     const read = (name) => {
         const value = readRaw(name);
         const max = MAX_LENGTH[name];
@@ -3932,10 +4258,17 @@ function parseInputs(readRaw, env) {
     const retries = parseNumber('retries', read('retries'), 2, { min: 0, max: 10, integer: true });
     const platforms = parsePlatforms(read('platform'), env);
     const layers = parseChoice('layers', read('layers'), ['auto', 'true', 'false'], 'auto');
+    const credentials = username && password ? { username, password } : undefined;
+    const auth = parseAuthFileInput(read('auth-file').trim(), env, onSecret, {
+        registry,
+        images,
+        credentials: !!credentials,
+        warnings,
+    });
     return {
         config: {
-            registry,
-            credentials: username && password ? { username, password } : undefined,
+            registry: auth?.registry ?? registry,
+            credentials,
             missing: username && !password ? 'password' : !username && password ? 'username' : undefined,
             images,
             authUrl,
@@ -3944,6 +4277,11 @@ function parseInputs(readRaw, env) {
             retries,
             platforms,
             layers,
+            ...(auth && {
+                authFiles: auth.files,
+                extraRegistries: auth.extraRegistries,
+                skippedRegistries: auth.skipped,
+            }),
         },
         failOnError: parseBoolean('fail-on-error', read('fail-on-error'), true),
         writeSummary: parseBoolean('summary', read('summary'), true),
@@ -4073,6 +4411,56 @@ function parseNumber(name, text, fallback, range) {
         throw new InputError(name, `Invalid ${name} '${quote(value)}'. Expected ${kind} from ${range.min} to ${range.max}.`);
     }
     return n;
+}
+/** Not registries, though pull secrets carry them: OpenShift's telemetry endpoint. */
+const NOT_REGISTRIES = new Set(['cloud.openshift.com']);
+/**
+ * `auth-file`: the files to read credentials from, and which registries they add to the check:
+ * with no images, every registry the files name (the way to check a pull secret in one step).
+ * With docker or podman, a registry for which the other engine's files hold other credentials
+ * (or none) is warned about: that mismatch is the usual cause of "login succeeded, pull denied".
+ */
+function parseAuthFileInput(value, env, onSecret, context) {
+    if (!value)
+        return undefined;
+    let files;
+    try {
+        files = readAuthFiles(value, env, onSecret);
+    }
+    catch (err) {
+        if (!(err instanceof AuthSourceError))
+            throw err;
+        throw new InputError('auth-file', `Invalid auth-file: ${err.message}.`);
+    }
+    const named = [];
+    for (const host of registriesOf(files)) {
+        try {
+            named.push(normalizeRegistry(host));
+        }
+        catch {
+            // A key that is no host[:port] names no registry a pull could reach.
+        }
+    }
+    const skipped = named.filter((r) => NOT_REGISTRIES.has(r));
+    const inFile = named.filter((r) => !NOT_REGISTRIES.has(r));
+    let registry;
+    let extraRegistries = [];
+    if (!context.images.length) {
+        // The configured registry is checked when the inputs give it credentials or the file names it;
+        // otherwise (the default registry, say) the file's own registries are.
+        if (!context.credentials && inFile.length && !inFile.includes(context.registry))
+            registry = inFile[0];
+        extraRegistries = inFile.filter((r) => r !== (registry ?? context.registry));
+    }
+    if (files.engine !== 'path') {
+        const checked = [
+            { registry: registry ?? context.registry },
+            ...context.images.map((i) => ({ registry: i.registry, repository: i.repository })),
+            ...extraRegistries.map((r) => ({ registry: r })),
+        ].filter((c, n, all) => all.findIndex((d) => d.registry === c.registry) === n);
+        context.warnings.push(...engineMismatches(files.engine, env, checked, files));
+    }
+    return { files, registry, extraRegistries, skipped };
 }
 /**
  * `platform`: empty for the machine's own (the runner's RUNNER_OS and RUNNER_ARCH), `any` to skip
@@ -4609,7 +4997,7 @@ class Transport {
                 const response = await this.exchange(request, url, authorization, controller.signal, trace);
                 const status = response.message.statusCode ?? 0;
                 const location = response.message.headers.location;
-                if ([301, 302, 303, 307, 308].includes(status) && location) {
+                if ([301, 302, 303, 307, 308].includes(status) && location && request.method !== 'POST') {
                     response.message.resume();
                     if (redirects >= MAX_REDIRECTS)
                         throw new PolicyError(`more than ${MAX_REDIRECTS} redirects`);
@@ -4657,6 +5045,11 @@ class Transport {
             headers.accept = request.accept;
         if (request.range)
             headers.range = request.range;
+        const body = request.form?.toString();
+        if (body !== undefined) {
+            headers['content-type'] = 'application/x-www-form-urlencoded';
+            headers['content-length'] = Buffer.byteLength(body);
+        }
         if (authorization)
             headers.authorization = authorization;
         const secure = url.protocol === 'https:';
@@ -4673,7 +5066,7 @@ class Transport {
         };
         const info = { parsedUrl: url, httpModule: secure ? external_node_https_namespaceObject : external_node_http_namespaceObject, options };
         return new Promise((resolve, reject) => {
-            this.client.requestRawWithCallback(info, null, (err, res) => err || !res ? reject(err) : resolve(res));
+            this.client.requestRawWithCallback(info, body ?? null, (err, res) => err || !res ? reject(err) : resolve(res));
         });
     }
 }
@@ -4844,6 +5237,126 @@ function firstHeader(value) {
     return Array.isArray(value) ? value[0] : value;
 }
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = require("node:child_process");
+;// CONCATENATED MODULE: ./src/core/credentials.ts
+/**
+ * The credentials a registry gets, and where they came from: the `username` and `password` inputs
+ * (the configured registry only, and they win), else the auth file's entry for the repository,
+ * else what its credential helper says (`docker-credential-<name> get`, the server on stdin,
+ * within the timeout, never through a shell), else none.
+ */
+
+
+/** The most a helper may print: a JSON object with a user name and a secret. */
+const HELPER_OUTPUT_LIMIT = 64 * 1024;
+async function resolveCredentials(ctx, registry, repository) {
+    const { config } = ctx;
+    if (registry === config.registry && config.credentials) {
+        return {
+            basic: basic(ctx, config.credentials.username, config.credentials.password),
+            source: { kind: 'inputs' },
+        };
+    }
+    const auth = config.authFiles;
+    const found = auth && lookupAuth(auth.files, registry, repository);
+    if (!found)
+        return { source: { kind: 'none', searched: auth?.searched } };
+    if (found.kind === 'entry') {
+        const { entry } = found;
+        const source = { kind: 'file', file: found.file, key: found.key };
+        if (entry.password !== undefined)
+            return { basic: basic(ctx, entry.username, entry.password), source };
+        return { identityToken: entry.identityToken, source };
+    }
+    const source = { kind: 'helper', file: found.file, helper: found.helper };
+    const answer = await ctx.helperAnswer(found.helper, found.server, () => askHelper(found.helper, found.server, config.timeoutMs, ctx.deps.onSecret));
+    if ('problem' in answer) {
+        return {
+            source,
+            finding: {
+                code: 'missing-credentials',
+                detail: `the credential helper docker-credential-${found.helper} (named in ${found.file}) gave no credentials for ${registry}: ${answer.problem}`,
+            },
+        };
+    }
+    // Docker's convention: a helper that stores an identity token says so with the user `<token>`.
+    if (answer.username === '<token>')
+        return { identityToken: answer.secret, source };
+    return { basic: basic(ctx, answer.username, answer.secret), source };
+}
+function basic(ctx, username, password) {
+    const encoded = Buffer.from(`${username}:${password}`).toString('base64');
+    ctx.deps.onSecret(password);
+    ctx.deps.onSecret(encoded);
+    return `Basic ${encoded}`;
+}
+/**
+ * Runs `docker-credential-<helper> get` with the server on stdin. What it prints is a secret:
+ * it is never logged, and a problem is described by its kind, never by its output.
+ */
+function askHelper(helper, server, timeoutMs, onSecret) {
+    const program = `docker-credential-${helper}`;
+    return new Promise((resolve) => {
+        let settled = false;
+        const done = (answer) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            resolve(answer);
+        };
+        const child = (0,external_node_child_process_namespaceObject.spawn)(program, ['get'], { stdio: ['pipe', 'pipe', 'ignore'], shell: false });
+        const timer = setTimeout(() => {
+            child.kill('SIGKILL');
+            done({ problem: `it did not answer within ${Math.round(timeoutMs / 100) / 10} s` });
+        }, timeoutMs);
+        const chunks = [];
+        let size = 0;
+        child.stdout.on('data', (chunk) => {
+            size += chunk.length;
+            if (size > HELPER_OUTPUT_LIMIT) {
+                child.kill('SIGKILL');
+                done({ problem: 'it printed more than a credential' });
+                return;
+            }
+            chunks.push(chunk);
+        });
+        child.on('error', (err) => {
+            done({
+                problem: err.code === 'ENOENT'
+                    ? `${program} is not on PATH`
+                    : `${program} could not be run (${err.code ?? 'error'})`,
+            });
+        });
+        child.stdin.on('error', () => { }); // a helper that exits without reading: judged by its exit
+        child.on('close', (code) => {
+            if (code !== 0)
+                return done({ problem: `it exited with status ${code ?? 'unknown'}` });
+            let json;
+            try {
+                json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            }
+            catch {
+                return done({ problem: 'its output is not JSON' });
+            }
+            const record = json;
+            // Masked the moment it is read, before its shape is judged.
+            if (typeof record?.Secret === 'string' && record.Secret)
+                onSecret(record.Secret);
+            if (typeof record !== 'object' ||
+                record === null ||
+                typeof record.Username !== 'string' ||
+                typeof record.Secret !== 'string' ||
+                !record.Secret) {
+                return done({ problem: 'its output is not {"Username": …, "Secret": …}' });
+            }
+            done({ username: record.Username, secret: record.Secret });
+        });
+        child.stdin.end(server);
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/core/limiter.ts
 /** Runs at most `size` tasks at once; the others wait for a place, first come, first served. */
 class Limiter {
@@ -4882,6 +5395,7 @@ class Limiter {
 
 
 
+
 function presented(header) {
     return header?.startsWith('Bearer ') ? 'token' : header ? 'basic' : 'nothing';
 }
@@ -4896,6 +5410,8 @@ class RunContext {
     info = [];
     routes = [];
     hostsUsed = [];
+    /** Each credential helper is asked once per server, whichever registry run asks first. */
+    helperAnswers = new Map();
     limiter;
     /** Every secret of the run, cut from whatever a server sent before the report holds it. */
     scrubber = new Scrubber();
@@ -4946,6 +5462,15 @@ class RunContext {
         if (exchange.answer)
             this.noteSkew(dateHeader(exchange.answer.headers.date));
         return exchange;
+    }
+    helperAnswer(helper, server, ask) {
+        const key = `${helper}\n${server}`;
+        let answer = this.helperAnswers.get(key);
+        if (!answer) {
+            answer = ask();
+            this.helperAnswers.set(key, answer);
+        }
+        return answer;
     }
     /** Counts the hosts of an exchange as used (a speculative one, once it turns out to be needed). */
     adopt(exchange) {
@@ -5004,29 +5529,23 @@ class RegistryScope {
     dockerHub;
     /** Tokens per repository, fetched once and shared by all its tags. */
     tokens = new Map();
-    basicHeader;
     /** The statuses the outputs report, for the configured registry. */
     facts;
     /** Follow an image to its config blob, through the registry's redirect. */
     layers;
     /** The platforms every image must offer here; undefined when not checked here. */
     platforms;
+    /** Credentials per repository ('' for the registry itself), resolved by prepare(). */
+    resolved = new Map();
     constructor(ctx, registry, dockerHub) {
         this.ctx = ctx;
         this.registry = registry;
         this.dockerHub = dockerHub;
         const { config } = ctx;
-        const credentials = this.isPrimary ? config.credentials : undefined;
-        if (credentials) {
-            const { username, password } = credentials;
-            const encoded = Buffer.from(`${username}:${password}`).toString('base64');
-            ctx.deps.onSecret(encoded);
-            this.basicHeader = `Basic ${encoded}`;
-        }
         this.facts = {
             auth: {
                 scheme: 'unknown',
-                credentials: credentials
+                credentials: this.isPrimary && config.credentials
                     ? 'given'
                     : this.isPrimary && config.missing
                         ? 'incomplete'
@@ -5041,16 +5560,39 @@ class RegistryScope {
         if (policy.kind === 'list' && (explicit || this.layers))
             this.platforms = policy.platforms;
     }
-    /** The registry the `registry` input names: the only one that gets credentials. */
+    /** Resolves the credentials of the registry and of each repository before any request. */
+    async prepare(repositories) {
+        const keys = ['', ...new Set(repositories)];
+        const found = await Promise.all(keys.map((repo) => resolveCredentials(this.ctx, this.registry, repo || undefined)));
+        for (const [n, key] of keys.entries())
+            this.resolved.set(key, found[n]);
+        const own = this.credentials(repositories[0]);
+        if (own.basic || own.identityToken)
+            this.facts.auth.credentials = 'given';
+    }
+    /** The credentials for a repository: its own scoped entry, else the registry's. */
+    credentials(repository) {
+        return ((repository !== undefined ? this.resolved.get(repository) : undefined) ??
+            this.resolved.get('') ?? { source: { kind: 'none' } });
+    }
+    /** The registry the `registry` input names: the outputs' statuses are its. */
     get isPrimary() {
         return this.registry === this.ctx.config.registry;
+    }
+    /** Whether any credentials go to this registry (from the inputs or an auth file). */
+    get hasCredentials() {
+        return [...this.resolved.values()].some((r) => r.basic || r.identityToken);
     }
     /** A manifest GET is needed to read an index's platforms or to follow an image to its layers. */
     get readsManifests() {
         return this.layers || this.platforms !== undefined;
     }
     get refusalContext() {
-        return { primary: this.ctx.config.registry, credentialsGiven: !!this.ctx.config.credentials };
+        return {
+            primary: this.ctx.config.registry,
+            credentialsGiven: this.hasCredentials || (this.isPrimary && !!this.ctx.config.credentials),
+            authFiles: this.ctx.config.authFiles?.searched,
+        };
     }
 }
 
@@ -5482,7 +6024,13 @@ function refusalFinding(answer, registry, image, presented, context) {
         return htmlFinding('registry', registry, answer.status);
     const what = image ? `the image ${image}` : 'the token';
     const status = `HTTP ${answer.status}`;
-    if (registry !== context.primary) {
+    if (!context.credentialsGiven && context.authFiles) {
+        return {
+            code: 'missing-credentials',
+            detail: `${registry} refused ${image ? what : 'anonymous access'} (${status}), and no credentials for it are in ${context.authFiles.join(' or ') || 'the auth files'}`,
+        };
+    }
+    if (registry !== context.primary && !context.credentialsGiven) {
         return {
             code: 'access-denied',
             detail: `${registry} refused ${what} to an anonymous request (${status}); credentials are only sent to ${context.primary}`,
@@ -5591,7 +6139,9 @@ async function registryCheck(scope, title, authorization) {
  * known one. Records the choice in `auth`, and a note when auth-url differs from the challenge.
  */
 function chooseRealm(scope, endpoint, answered) {
-    const { authUrl, registry } = scope.ctx.config;
+    const { registry } = scope;
+    // auth-url belongs to the configured registry; any other asks the realm it announces.
+    const authUrl = scope.isPrimary ? scope.ctx.config.authUrl : undefined;
     const auth = scope.facts.auth;
     if (endpoint?.realm)
         auth.discoveredRealm = safeHref(endpoint.realm);
@@ -5696,7 +6246,8 @@ function safeHref(url) {
 function earlyToken(scope, repository) {
     const { config } = scope.ctx;
     const known = KNOWN_REALMS[scope.registry];
-    if (!known || !scope.isPrimary || config.authUrl || config.missing)
+    const credentials = scope.credentials(repository);
+    if (!known || !scope.isPrimary || config.authUrl || config.missing || credentials.finding)
         return undefined;
     const endpoint = {
         scheme: 'bearer',
@@ -5704,7 +6255,7 @@ function earlyToken(scope, repository) {
         service: known.service,
     };
     const abandon = new AbortController();
-    const exchange = requestToken(scope, endpoint, repository, scope.basicHeader, {
+    const exchange = requestToken(scope, endpoint, repository, credentials, {
         signal: abandon.signal,
         speculative: true,
     });
@@ -5714,9 +6265,10 @@ function earlyToken(scope, repository) {
 function tokenCheck(scope, endpoint, repository, sent) {
     const { config } = scope.ctx;
     const realm = endpoint.realm;
+    const credentials = scope.credentials(repository);
     const check = {
         id: 'token',
-        title: config.credentials
+        title: credentials.basic || credentials.identityToken
             ? 'Token service accepts the credentials'
             : 'Token service grants anonymous access',
         hop: 'token-service',
@@ -5724,15 +6276,17 @@ function tokenCheck(scope, endpoint, repository, sent) {
         request: `GET ${realm.pathname}`,
         outcome: 'skipped',
     };
-    if (config.missing) {
-        const finding = {
+    const missing = scope.isPrimary && config.missing
+        ? {
             code: 'missing-credentials',
             detail: `${scope.registry} needs credentials, but the ${config.missing} input is empty`,
-        };
-        fail(check, finding);
-        return { check, auth: Promise.resolve({ finding }) };
+        }
+        : credentials.finding;
+    if (missing) {
+        fail(check, missing);
+        return { check, auth: Promise.resolve({ finding: missing }) };
     }
-    const auth = fetchToken(scope, endpoint, repository, scope.basicHeader, check, sent);
+    const auth = fetchToken(scope, endpoint, repository, credentials, check, sent);
     // The images of this repository share this token rather than asking again.
     if (repository)
         scope.tokens.set(repository, auth);
@@ -5743,9 +6297,9 @@ function authFor(scope, image, endpoint) {
     if (endpoint.scheme === 'none')
         return Promise.resolve({});
     if (endpoint.scheme === 'basic') {
-        // Basic credentials belong to the configured registry; any other registry gets none.
-        if (scope.isPrimary)
-            return Promise.resolve(basicAuth(scope));
+        // Basic credentials go only to the registry they were given for; others are asked without.
+        if (scope.isPrimary || scope.hasCredentials)
+            return Promise.resolve(basicAuth(scope, image.repository));
         return Promise.resolve({});
     }
     return tokenFor(scope, image, endpoint);
@@ -5754,17 +6308,27 @@ function authFor(scope, image, endpoint) {
 function tokenFor(scope, image, endpoint) {
     let auth = scope.tokens.get(image.repository);
     if (!auth) {
-        auth = fetchToken(scope, endpoint, image.repository, scope.basicHeader);
+        const credentials = scope.credentials(image.repository);
+        auth = credentials.finding
+            ? Promise.resolve({ finding: credentials.finding })
+            : fetchToken(scope, endpoint, image.repository, credentials);
         scope.tokens.set(image.repository, auth);
     }
     return auth;
 }
 /** Basic credentials for a registry that takes them itself, or why there are none. */
-function basicAuth(scope) {
-    if (scope.basicHeader)
-        return { header: scope.basicHeader };
-    const { missing } = scope.ctx.config;
-    const what = missing ? `the ${missing} input is empty` : 'none were given';
+function basicAuth(scope, repository) {
+    const credentials = scope.credentials(repository);
+    if (credentials.basic)
+        return { header: credentials.basic };
+    if (credentials.finding)
+        return { finding: credentials.finding };
+    const { missing, authFiles } = scope.ctx.config;
+    const what = scope.isPrimary && missing
+        ? `the ${missing} input is empty`
+        : authFiles
+            ? `none are in ${authFiles.searched.join(' or ')}`
+            : 'none were given';
     return {
         finding: {
             code: 'missing-credentials',
@@ -5777,10 +6341,10 @@ function basicAuth(scope) {
  * it). `check`, when given, receives the outcome (the token check row); otherwise the outcome
  * comes back only as a finding for an image row.
  */
-async function fetchToken(scope, endpoint, repository, authorization, check, sent) {
+async function fetchToken(scope, endpoint, repository, credentials, check, sent) {
     const { ctx, registry } = scope;
     const realm = endpoint.realm;
-    const anonymous = authorization === undefined;
+    const anonymous = !credentials.basic && !credentials.identityToken;
     const refusal = realmRefusal(realm);
     if (refusal) {
         const finding = { code: 'unexpected-response', detail: refusal };
@@ -5788,7 +6352,7 @@ async function fetchToken(scope, endpoint, repository, authorization, check, sen
             fail(check, finding);
         return { finding };
     }
-    const exchange = await (sent ?? requestToken(scope, endpoint, repository, authorization));
+    const exchange = await (sent ?? requestToken(scope, endpoint, repository, credentials));
     // An early request is sent before it is known to be needed: now it is.
     if (sent)
         ctx.adopt(exchange);
@@ -5813,6 +6377,12 @@ async function fetchToken(scope, endpoint, repository, authorization, check, sen
     else if (answer.status === 401 || answer.status === 403) {
         if (answer.status === 403 && looksLikeHtml(answer) && !parseErrorBody(answer.body)) {
             finding = htmlFinding('token service', realm.host, answer.status);
+        }
+        else if (anonymous && ctx.config.authFiles) {
+            finding = {
+                code: 'missing-credentials',
+                detail: `the token service at ${realm.host} refused anonymous access to ${repository ?? registry} (HTTP ${answer.status}), and no credentials for ${registry} are in ${ctx.config.authFiles.searched.join(' or ')}`,
+            };
         }
         else if (anonymous && !scope.isPrimary) {
             finding = {
@@ -5850,16 +6420,39 @@ async function fetchToken(scope, endpoint, repository, authorization, check, sen
         fail(check, finding);
     return { finding, status: answer?.status };
 }
-/** `GET <realm>?service=…&scope=repository:<repository>:pull`; the token is masked at once. */
-function requestToken(scope, endpoint, repository, authorization, options = {}) {
+/**
+ * `GET <realm>?service=…&scope=repository:<repository>:pull` with Basic credentials (or none), or,
+ * for an identity token, the OAuth2 form the token spec describes: `POST <realm>` with
+ * `grant_type=refresh_token`. The token is masked the moment it arrives.
+ */
+function requestToken(scope, endpoint, repository, credentials, options = {}) {
     const scopes = repository ? [pullScope(repository)] : [];
+    const send = { secretsIn: tokenSecrets, speculative: options.speculative };
+    if (credentials.identityToken) {
+        return scope.ctx.send({
+            method: 'POST',
+            url: new URL(endpoint.realm.href),
+            form: refreshForm(endpoint, scopes, credentials.identityToken),
+            accept: 'application/json',
+            signal: options.signal,
+        }, send);
+    }
     return scope.ctx.send({
         method: 'GET',
         url: tokenUrl(endpoint.realm, endpoint.service, scopes),
-        authorization,
+        authorization: credentials.basic,
         accept: 'application/json',
         signal: options.signal,
-    }, { secretsIn: tokenSecrets, speculative: options.speculative });
+    }, send);
+}
+function refreshForm(endpoint, scopes, refreshToken) {
+    const form = new URLSearchParams({ grant_type: 'refresh_token', client_id: CLIENT_ID });
+    if (endpoint.service)
+        form.set('service', endpoint.service);
+    for (const scope of scopes)
+        form.append('scope', scope);
+    form.set('refresh_token', refreshToken);
+    return form;
 }
 /** A realm that credentials must not be sent to, whatever the registry says. */
 function realmRefusal(realm) {
@@ -5900,7 +6493,8 @@ function unprobed(image, anonymous, finding) {
 }
 async function probeImage(scope, image, endpoint) {
     const { ctx } = scope;
-    const anonymous = !scope.isPrimary || !ctx.config.credentials;
+    const own = scope.credentials(image.repository);
+    const anonymous = !own.basic && !own.identityToken;
     const row = { ...imageBase(image, anonymous), outcome: 'skipped' };
     const started = ctx.deps.now();
     const failed = (finding) => ({
@@ -6295,7 +6889,7 @@ async function runConfiguredRegistry(scope, images) {
         scope.facts.registryStatus = reached.check.status;
     }
     const authorized = reached.check.outcome === 'passed' && auth !== undefined && !auth.finding;
-    const title = ctx.config.credentials
+    const title = scope.hasCredentials
         ? 'Registry accepts the credentials'
         : 'Registry accepts anonymous access';
     // 3. /v2/ with the token, and 4. each image (5. and the layer path), side by side.
@@ -6307,7 +6901,7 @@ async function runConfiguredRegistry(scope, images) {
             ? probeRegistryImages(scope, images, endpoint)
             : Promise.resolve({
                 checks: [],
-                images: images.map((i) => unprobed(i, !ctx.config.credentials)),
+                images: images.map((i) => unprobed(i, !scope.hasCredentials)),
             }),
     ]);
     if (registry)
@@ -6400,17 +6994,23 @@ async function preflight(config, deps) {
         // The configured registry first (its requests go out first), then each other registry in the
         // order its first image appears; all at once.
         const registries = [config.registry];
-        for (const image of config.images)
-            if (!registries.includes(image.registry))
-                registries.push(image.registry);
+        for (const registry of [
+            ...config.images.map((i) => i.registry),
+            ...(config.extraRegistries ?? []),
+        ])
+            if (!registries.includes(registry))
+                registries.push(registry);
         const scopes = registries.map((r) => new RegistryScope(ctx, r, isDockerHub(r)));
-        const results = await Promise.all(scopes.map((scope) => {
+        const results = await Promise.all(scopes.map(async (scope) => {
             const images = config.images.filter((i) => i.registry === scope.registry);
-            return scope.isPrimary
+            await scope.prepare(images.map((i) => i.repository));
+            // With an auth file every registry is checked as the puller will meet it, with a row for
+            // each step; otherwise registries other than the configured one are asked anonymously.
+            return scope.isPrimary || config.authFiles
                 ? runConfiguredRegistry(scope, images)
                 : runOtherRegistry(scope, images);
         }));
-        return buildReport(ctx, scopes[0], results);
+        return buildReport(ctx, scopes, results);
     }
     finally {
         ctx.close();
@@ -6418,14 +7018,18 @@ async function preflight(config, deps) {
 }
 /** The checks table reads in the order of the procedure. */
 const CHECK_ORDER = ['ping', 'token', 'registry', 'blob'];
-function buildReport(ctx, primary, results) {
+function buildReport(ctx, scopes, results) {
     const { config } = ctx;
+    const primary = scopes[0];
     const checks = results
         .flatMap((r) => r.checks)
         .sort((a, b) => CHECK_ORDER.indexOf(a.id) - CHECK_ORDER.indexOf(b.id));
     // Images in input order, whatever registry they are on.
     const byName = new Map(results.flatMap((r) => r.images).map((i) => [i.name, i]));
     const images = config.images.map((ref) => byName.get(formatImageRef(ref)));
+    for (const host of config.skippedRegistries ?? []) {
+        ctx.info.push(`${host} was not checked, and nothing was sent to it: the auth file names it, but it is OpenShift's telemetry endpoint, not a registry.`);
+    }
     if (ctx.clockSkewMs > CLOCK_SKEW_LIMIT_MS) {
         ctx.notes.push(`The runner's clock differs from the servers' by about ${Math.round(ctx.clockSkewMs / 1000)} s: a skewed clock makes freshly issued tokens fail. Check the runner's time synchronisation.`);
     }
@@ -6454,6 +7058,7 @@ function buildReport(ctx, primary, results) {
         failedHost: first?.host,
         checks,
         images,
+        registries: scopes.map((scope, n) => registryVerdict(scope, results[n], images)),
         ssoStatus: facts.ssoStatus,
         registryStatus: facts.registryStatus,
         tokenExpiresIn: facts.tokenExpiresIn,
@@ -6508,6 +7113,28 @@ function scrubServerText(ctx, checks, images, primary) {
     if (auth.discoveredRealm)
         auth.discoveredRealm = scrubber.serverText(auth.discoveredRealm, DETAIL_LIMIT);
 }
+/** One registry's verdict: its first failure (its door, its images in input order, its layers). */
+function registryVerdict(scope, result, images) {
+    const failed = [
+        ...result.checks.filter((c) => c.id !== 'blob'),
+        ...images.filter((i) => i.registry === scope.registry),
+        ...result.checks.filter((c) => c.id === 'blob'),
+    ].find((c) => c.outcome === 'failed' && c.finding);
+    const source = scope.credentials(scope.ctx.config.images.find((i) => i.registry === scope.registry)?.repository).source;
+    return {
+        registry: scope.registry,
+        pullReady: !failed,
+        result: failed?.finding?.code ?? 'ok',
+        detail: failed?.finding?.detail,
+        credentials: source.kind === 'none'
+            ? { from: 'none' }
+            : source.kind === 'inputs'
+                ? { from: 'inputs' }
+                : source.kind === 'file'
+                    ? { from: 'file', file: source.file, key: source.key }
+                    : { from: 'helper', file: source.file, helper: source.helper },
+    };
+}
 function describeSuccess(checks, images) {
     const parts = [];
     if (checks.some((c) => c.id === 'token' && c.outcome === 'passed'))
@@ -6541,6 +7168,7 @@ function invalidInputReport(message, registry) {
         message,
         checks: [],
         images: [],
+        registries: [],
         auth: { scheme: 'unknown', credentials: 'anonymous' },
         proxy: { source: 'none', schemeAssumed: false, noProxy: [] },
         platforms: 'any',
@@ -6826,7 +7454,7 @@ async function run() {
             core_setSecret(secret);
         let inputs;
         try {
-            inputs = parseInputs(read, process.env);
+            inputs = parseInputs(read, process.env, (secret) => core_setSecret(secret));
         }
         catch (err) {
             if (!(err instanceof InputError))

@@ -74,11 +74,13 @@ export interface Exchange {
 }
 
 export interface HttpRequest {
-  method: 'GET' | 'HEAD'
+  method: 'GET' | 'HEAD' | 'POST'
   url: URL
   /** Sent to `url`'s origin only, and only over https (or to loopback). */
   authorization?: string
   accept?: string
+  /** A POST's body, sent as application/x-www-form-urlencoded (a POST follows no redirect). */
+  form?: URLSearchParams
   /** A `Range` header (`bytes=0-0`): the layer path asks for one byte of a blob. */
   range?: string
   /** The most of the body to read; BODY_LIMIT unless a manifest needs more. */
@@ -208,7 +210,7 @@ export class Transport {
         const response = await this.exchange(request, url, authorization, controller.signal, trace)
         const status = response.message.statusCode ?? 0
         const location = response.message.headers.location
-        if ([301, 302, 303, 307, 308].includes(status) && location) {
+        if ([301, 302, 303, 307, 308].includes(status) && location && request.method !== 'POST') {
           response.message.resume()
           if (redirects >= MAX_REDIRECTS)
             throw new PolicyError(`more than ${MAX_REDIRECTS} redirects`)
@@ -262,6 +264,11 @@ export class Transport {
     const headers: http.OutgoingHttpHeaders = { 'user-agent': this.options.userAgent }
     if (request.accept) headers.accept = request.accept
     if (request.range) headers.range = request.range
+    const body = request.form?.toString()
+    if (body !== undefined) {
+      headers['content-type'] = 'application/x-www-form-urlencoded'
+      headers['content-length'] = Buffer.byteLength(body)
+    }
     if (authorization) headers.authorization = authorization
     const secure = url.protocol === 'https:'
     const options: http.RequestOptions & TunnelRequestOptions = {
@@ -277,7 +284,7 @@ export class Transport {
     }
     const info = { parsedUrl: url, httpModule: secure ? https : http, options } as RequestInfo
     return new Promise((resolve, reject) => {
-      this.client.requestRawWithCallback(info, null, (err, res) =>
+      this.client.requestRawWithCallback(info, body ?? null, (err, res) =>
         err || !res ? reject(err) : resolve(res),
       )
     })

@@ -16,7 +16,9 @@ import {
   parseImageRef,
   type ImageRef,
 } from './reference.js'
+import { AuthSourceError, engineMismatches, readAuthFiles, registriesOf } from './auth-sources.js'
 import type { PlatformPolicy } from './core/context.js'
+import type { AuthFiles } from './core/credentials.js'
 import {
   InvalidPlatform,
   hostPlatform,
@@ -65,9 +67,18 @@ const MAX_LENGTH: Record<string, number> = {
   summary: 32,
   platform: 1024,
   layers: 32,
+  'auth-file': 4096,
 }
 
-export function parseInputs(readRaw: InputReader, env: NodeJS.ProcessEnv): ActionInputs {
+/**
+ * Parses every input. `onSecret` receives each credential an auth file holds, the moment it is
+ * read, before anything about the file is judged.
+ */
+export function parseInputs(
+  readRaw: InputReader,
+  env: NodeJS.ProcessEnv,
+  onSecret: (secret: string) => void = () => {},
+): ActionInputs {
   const read: InputReader = (name) => {
     const value = readRaw(name)
     const max = MAX_LENGTH[name]
@@ -159,11 +170,18 @@ export function parseInputs(readRaw: InputReader, env: NodeJS.ProcessEnv): Actio
   const retries = parseNumber('retries', read('retries'), 2, { min: 0, max: 10, integer: true })
   const platforms = parsePlatforms(read('platform'), env)
   const layers = parseChoice('layers', read('layers'), ['auto', 'true', 'false'] as const, 'auto')
+  const credentials = username && password ? { username, password } : undefined
+  const auth = parseAuthFileInput(read('auth-file').trim(), env, onSecret, {
+    registry,
+    images,
+    credentials: !!credentials,
+    warnings,
+  })
 
   return {
     config: {
-      registry,
-      credentials: username && password ? { username, password } : undefined,
+      registry: auth?.registry ?? registry,
+      credentials,
       missing: username && !password ? 'password' : !username && password ? 'username' : undefined,
       images,
       authUrl,
@@ -172,6 +190,11 @@ export function parseInputs(readRaw: InputReader, env: NodeJS.ProcessEnv): Actio
       retries,
       platforms,
       layers,
+      ...(auth && {
+        authFiles: auth.files,
+        extraRegistries: auth.extraRegistries,
+        skippedRegistries: auth.skipped,
+      }),
     },
     failOnError: parseBoolean('fail-on-error', read('fail-on-error'), true),
     writeSummary: parseBoolean('summary', read('summary'), true),
@@ -335,6 +358,61 @@ function parseNumber(
     )
   }
   return n
+}
+
+/** Not registries, though pull secrets carry them: OpenShift's telemetry endpoint. */
+const NOT_REGISTRIES = new Set(['cloud.openshift.com'])
+
+/**
+ * `auth-file`: the files to read credentials from, and which registries they add to the check:
+ * with no images, every registry the files name (the way to check a pull secret in one step).
+ * With docker or podman, a registry for which the other engine's files hold other credentials
+ * (or none) is warned about: that mismatch is the usual cause of "login succeeded, pull denied".
+ */
+function parseAuthFileInput(
+  value: string,
+  env: NodeJS.ProcessEnv,
+  onSecret: (secret: string) => void,
+  context: { registry: string; images: ImageRef[]; credentials: boolean; warnings: string[] },
+):
+  | { files: AuthFiles; registry?: string; extraRegistries: string[]; skipped: string[] }
+  | undefined {
+  if (!value) return undefined
+  let files: AuthFiles
+  try {
+    files = readAuthFiles(value, env, onSecret)
+  } catch (err) {
+    if (!(err instanceof AuthSourceError)) throw err
+    throw new InputError('auth-file', `Invalid auth-file: ${err.message}.`)
+  }
+  const named: string[] = []
+  for (const host of registriesOf(files)) {
+    try {
+      named.push(normalizeRegistry(host))
+    } catch {
+      // A key that is no host[:port] names no registry a pull could reach.
+    }
+  }
+  const skipped = named.filter((r) => NOT_REGISTRIES.has(r))
+  const inFile = named.filter((r) => !NOT_REGISTRIES.has(r))
+  let registry: string | undefined
+  let extraRegistries: string[] = []
+  if (!context.images.length) {
+    // The configured registry is checked when the inputs give it credentials or the file names it;
+    // otherwise (the default registry, say) the file's own registries are.
+    if (!context.credentials && inFile.length && !inFile.includes(context.registry))
+      registry = inFile[0]
+    extraRegistries = inFile.filter((r) => r !== (registry ?? context.registry))
+  }
+  if (files.engine !== 'path') {
+    const checked = [
+      { registry: registry ?? context.registry },
+      ...context.images.map((i) => ({ registry: i.registry, repository: i.repository })),
+      ...extraRegistries.map((r) => ({ registry: r })),
+    ].filter((c, n, all) => all.findIndex((d) => d.registry === c.registry) === n)
+    context.warnings.push(...engineMismatches(files.engine, env, checked, files))
+  }
+  return { files, registry, extraRegistries, skipped }
 }
 
 /**

@@ -22,7 +22,7 @@ export async function run(): Promise<void> {
 
     let inputs: ActionInputs
     try {
-      inputs = parseInputs(read, process.env)
+      inputs = parseInputs(read, process.env, (secret) => core.setSecret(secret))
     } catch (err) {
       if (!(err instanceof InputError)) throw err
       // An input error fails the step whatever fail-on-error says: the workflow itself is wrong.

@@ -21,7 +21,7 @@ import {
 import { formatPlatform } from './platform.js'
 import { redactProxy } from './proxy.js'
 import { formatImageRef, isDockerHub } from './reference.js'
-import type { Check, Finding, ImageCheck, Report } from './report.js'
+import type { Check, Finding, ImageCheck, RegistryVerdict, Report } from './report.js'
 
 export type { Credentials, PreflightConfig, PreflightDeps } from './core/context.js'
 export { KNOWN_REALMS } from './core/endpoint.js'
@@ -38,18 +38,24 @@ export async function preflight(config: PreflightConfig, deps: PreflightDeps): P
     // The configured registry first (its requests go out first), then each other registry in the
     // order its first image appears; all at once.
     const registries = [config.registry]
-    for (const image of config.images)
-      if (!registries.includes(image.registry)) registries.push(image.registry)
+    for (const registry of [
+      ...config.images.map((i) => i.registry),
+      ...(config.extraRegistries ?? []),
+    ])
+      if (!registries.includes(registry)) registries.push(registry)
     const scopes = registries.map((r) => new RegistryScope(ctx, r, isDockerHub(r)))
     const results = await Promise.all(
-      scopes.map((scope) => {
+      scopes.map(async (scope) => {
         const images = config.images.filter((i) => i.registry === scope.registry)
-        return scope.isPrimary
+        await scope.prepare(images.map((i) => i.repository))
+        // With an auth file every registry is checked as the puller will meet it, with a row for
+        // each step; otherwise registries other than the configured one are asked anonymously.
+        return scope.isPrimary || config.authFiles
           ? runConfiguredRegistry(scope, images)
           : runOtherRegistry(scope, images)
       }),
     )
-    return buildReport(ctx, scopes[0], results)
+    return buildReport(ctx, scopes, results)
   } finally {
     ctx.close()
   }
@@ -58,8 +64,9 @@ export async function preflight(config: PreflightConfig, deps: PreflightDeps): P
 /** The checks table reads in the order of the procedure. */
 const CHECK_ORDER: Check['id'][] = ['ping', 'token', 'registry', 'blob']
 
-function buildReport(ctx: RunContext, primary: RegistryScope, results: RegistryResult[]): Report {
+function buildReport(ctx: RunContext, scopes: RegistryScope[], results: RegistryResult[]): Report {
   const { config } = ctx
+  const primary = scopes[0]
   const checks = results
     .flatMap((r) => r.checks)
     .sort((a, b) => CHECK_ORDER.indexOf(a.id) - CHECK_ORDER.indexOf(b.id))
@@ -67,6 +74,11 @@ function buildReport(ctx: RunContext, primary: RegistryScope, results: RegistryR
   const byName = new Map(results.flatMap((r) => r.images).map((i) => [i.name, i]))
   const images = config.images.map((ref) => byName.get(formatImageRef(ref))!)
 
+  for (const host of config.skippedRegistries ?? []) {
+    ctx.info.push(
+      `${host} was not checked, and nothing was sent to it: the auth file names it, but it is OpenShift's telemetry endpoint, not a registry.`,
+    )
+  }
   if (ctx.clockSkewMs > CLOCK_SKEW_LIMIT_MS) {
     ctx.notes.push(
       `The runner's clock differs from the servers' by about ${Math.round(ctx.clockSkewMs / 1000)} s: a skewed clock makes freshly issued tokens fail. Check the runner's time synchronisation.`,
@@ -99,6 +111,7 @@ function buildReport(ctx: RunContext, primary: RegistryScope, results: RegistryR
     failedHost: first?.host,
     checks,
     images,
+    registries: scopes.map((scope, n) => registryVerdict(scope, results[n], images)),
     ssoStatus: facts.ssoStatus,
     registryStatus: facts.registryStatus,
     tokenExpiresIn: facts.tokenExpiresIn,
@@ -154,6 +167,36 @@ function scrubServerText(
   if (auth.realm) auth.realm = scrubber.serverText(auth.realm, DETAIL_LIMIT)
   if (auth.discoveredRealm)
     auth.discoveredRealm = scrubber.serverText(auth.discoveredRealm, DETAIL_LIMIT)
+}
+
+/** One registry's verdict: its first failure (its door, its images in input order, its layers). */
+function registryVerdict(
+  scope: RegistryScope,
+  result: RegistryResult,
+  images: ImageCheck[],
+): RegistryVerdict {
+  const failed = [
+    ...result.checks.filter((c) => c.id !== 'blob'),
+    ...images.filter((i) => i.registry === scope.registry),
+    ...result.checks.filter((c) => c.id === 'blob'),
+  ].find((c) => c.outcome === 'failed' && c.finding)
+  const source = scope.credentials(
+    scope.ctx.config.images.find((i) => i.registry === scope.registry)?.repository,
+  ).source
+  return {
+    registry: scope.registry,
+    pullReady: !failed,
+    result: failed?.finding?.code ?? 'ok',
+    detail: failed?.finding?.detail,
+    credentials:
+      source.kind === 'none'
+        ? { from: 'none' }
+        : source.kind === 'inputs'
+          ? { from: 'inputs' }
+          : source.kind === 'file'
+            ? { from: 'file', file: source.file, key: source.key }
+            : { from: 'helper', file: source.file, helper: source.helper },
+  }
 }
 
 function describeSuccess(checks: Check[], images: ImageCheck[]): string {

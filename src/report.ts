@@ -76,6 +76,8 @@ export interface Report {
   failedHost?: string
   checks: Check[]
   images: ImageCheck[]
+  /** One verdict per registry in play, the configured one first. */
+  registries: RegistryVerdict[]
   ssoStatus?: number
   registryStatus?: number
   tokenExpiresIn?: number
@@ -106,6 +108,20 @@ export interface Report {
   durationMs: number
 }
 
+/** A registry's own verdict, and where the credentials it was given came from. */
+export interface RegistryVerdict {
+  registry: string
+  pullReady: boolean
+  result: ResultCode
+  /** What failed first there, when something did. */
+  detail?: string
+  credentials:
+    | { from: 'none' }
+    | { from: 'inputs' }
+    | { from: 'file'; file: string; key: string }
+    | { from: 'helper'; file: string; helper: string }
+}
+
 /** The report of a run that stopped at its inputs: nothing was sent anywhere. */
 export function invalidInputReport(message: string, registry: string): Report {
   return {
@@ -115,6 +131,7 @@ export function invalidInputReport(message: string, registry: string): Report {
     message,
     checks: [],
     images: [],
+    registries: [],
     auth: { scheme: 'unknown', credentials: 'anonymous' },
     proxy: { source: 'none', schemeAssumed: false, noProxy: [] },
     platforms: 'any',

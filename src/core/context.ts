@@ -10,6 +10,9 @@ import type { ProxySettings, Route } from '../proxy.js'
 import type { ImageRef } from '../reference.js'
 import type { Finding } from '../report.js'
 import { Scrubber } from '../text.js'
+import type { AuthFiles, HelperAnswer, Resolved } from './credentials.js'
+import { resolveCredentials } from './credentials.js'
+import type { RefusalContext } from './findings.js'
 import { Limiter } from './limiter.js'
 
 export interface Credentials {
@@ -42,6 +45,15 @@ export interface PreflightConfig {
   retries: number
   platforms: PlatformPolicy
   layers: LayersMode
+  /** The files a puller reads credentials from (the `auth-file` input), when given. */
+  authFiles?: AuthFiles
+  /**
+   * Registries to check besides the configured one and the images': with an auth file and no
+   * images, every registry the file names.
+   */
+  extraRegistries?: string[]
+  /** Hosts an auth file names that are not registries (cloud.openshift.com): never sent anything. */
+  skippedRegistries?: string[]
 }
 
 export interface PreflightDeps {
@@ -93,6 +105,8 @@ export class RunContext {
   readonly info: string[] = []
   readonly routes: RouteRecord[] = []
   private readonly hostsUsed: string[] = []
+  /** Each credential helper is asked once per server, whichever registry run asks first. */
+  private readonly helperAnswers = new Map<string, Promise<HelperAnswer>>()
   private readonly limiter: Limiter
   /** Every secret of the run, cut from whatever a server sent before the report holds it. */
   readonly scrubber = new Scrubber()
@@ -149,6 +163,20 @@ export class RunContext {
     )
     if (exchange.answer) this.noteSkew(dateHeader(exchange.answer.headers.date))
     return exchange
+  }
+
+  helperAnswer(
+    helper: string,
+    server: string,
+    ask: () => Promise<HelperAnswer>,
+  ): Promise<HelperAnswer> {
+    const key = `${helper}\n${server}`
+    let answer = this.helperAnswers.get(key)
+    if (!answer) {
+      answer = ask()
+      this.helperAnswers.set(key, answer)
+    }
+    return answer
   }
 
   /** Counts the hosts of an exchange as used (a speculative one, once it turns out to be needed). */
@@ -214,7 +242,6 @@ export interface AuthFacts {
 export class RegistryScope {
   /** Tokens per repository, fetched once and shared by all its tags. */
   readonly tokens = new Map<string, Promise<Auth>>()
-  readonly basicHeader?: string
   /** The statuses the outputs report, for the configured registry. */
   readonly facts: {
     ssoStatus?: number
@@ -226,6 +253,8 @@ export class RegistryScope {
   readonly layers: boolean
   /** The platforms every image must offer here; undefined when not checked here. */
   readonly platforms?: Platform[]
+  /** Credentials per repository ('' for the registry itself), resolved by prepare(). */
+  private readonly resolved = new Map<string, Resolved>()
 
   constructor(
     readonly ctx: RunContext,
@@ -233,21 +262,15 @@ export class RegistryScope {
     readonly dockerHub: boolean,
   ) {
     const { config } = ctx
-    const credentials = this.isPrimary ? config.credentials : undefined
-    if (credentials) {
-      const { username, password } = credentials
-      const encoded = Buffer.from(`${username}:${password}`).toString('base64')
-      ctx.deps.onSecret(encoded)
-      this.basicHeader = `Basic ${encoded}`
-    }
     this.facts = {
       auth: {
         scheme: 'unknown',
-        credentials: credentials
-          ? 'given'
-          : this.isPrimary && config.missing
-            ? 'incomplete'
-            : 'anonymous',
+        credentials:
+          this.isPrimary && config.credentials
+            ? 'given'
+            : this.isPrimary && config.missing
+              ? 'incomplete'
+              : 'anonymous',
       },
     }
     const policy = config.platforms
@@ -258,9 +281,33 @@ export class RegistryScope {
     if (policy.kind === 'list' && (explicit || this.layers)) this.platforms = policy.platforms
   }
 
-  /** The registry the `registry` input names: the only one that gets credentials. */
+  /** Resolves the credentials of the registry and of each repository before any request. */
+  async prepare(repositories: string[]): Promise<void> {
+    const keys = ['', ...new Set(repositories)]
+    const found = await Promise.all(
+      keys.map((repo) => resolveCredentials(this.ctx, this.registry, repo || undefined)),
+    )
+    for (const [n, key] of keys.entries()) this.resolved.set(key, found[n])
+    const own = this.credentials(repositories[0])
+    if (own.basic || own.identityToken) this.facts.auth.credentials = 'given'
+  }
+
+  /** The credentials for a repository: its own scoped entry, else the registry's. */
+  credentials(repository?: string): Resolved {
+    return (
+      (repository !== undefined ? this.resolved.get(repository) : undefined) ??
+      this.resolved.get('') ?? { source: { kind: 'none' } }
+    )
+  }
+
+  /** The registry the `registry` input names: the outputs' statuses are its. */
   get isPrimary(): boolean {
     return this.registry === this.ctx.config.registry
+  }
+
+  /** Whether any credentials go to this registry (from the inputs or an auth file). */
+  get hasCredentials(): boolean {
+    return [...this.resolved.values()].some((r) => r.basic || r.identityToken)
   }
 
   /** A manifest GET is needed to read an index's platforms or to follow an image to its layers. */
@@ -268,7 +315,11 @@ export class RegistryScope {
     return this.layers || this.platforms !== undefined
   }
 
-  get refusalContext(): { primary: string; credentialsGiven: boolean } {
-    return { primary: this.ctx.config.registry, credentialsGiven: !!this.ctx.config.credentials }
+  get refusalContext(): RefusalContext {
+    return {
+      primary: this.ctx.config.registry,
+      credentialsGiven: this.hasCredentials || (this.isPrimary && !!this.ctx.config.credentials),
+      authFiles: this.ctx.config.authFiles?.searched,
+    }
   }
 }

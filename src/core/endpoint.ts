@@ -111,7 +111,9 @@ export function chooseRealm(
   endpoint: Endpoint | undefined,
   answered: boolean,
 ): Endpoint | undefined {
-  const { authUrl, registry } = scope.ctx.config
+  const { registry } = scope
+  // auth-url belongs to the configured registry; any other asks the realm it announces.
+  const authUrl = scope.isPrimary ? scope.ctx.config.authUrl : undefined
   const auth: AuthFacts = scope.facts.auth
   if (endpoint?.realm) auth.discoveredRealm = safeHref(endpoint.realm)
   if (authUrl) {

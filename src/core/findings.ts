@@ -140,9 +140,12 @@ export function checkFrom(
 
 /** Who the credentials are for, as a refusal is read. */
 export interface RefusalContext {
-  /** The registry the credentials belong to (the `registry` input). */
+  /** The registry the `registry` input names. */
   primary: string
+  /** Whether this registry was given credentials. */
   credentialsGiven: boolean
+  /** The auth files looked at, when the credentials were to come from them. */
+  authFiles?: string[]
 }
 
 /**
@@ -161,7 +164,13 @@ export function refusalFinding(
     return htmlFinding('registry', registry, answer.status)
   const what = image ? `the image ${image}` : 'the token'
   const status = `HTTP ${answer.status}`
-  if (registry !== context.primary) {
+  if (!context.credentialsGiven && context.authFiles) {
+    return {
+      code: 'missing-credentials',
+      detail: `${registry} refused ${image ? what : 'anonymous access'} (${status}), and no credentials for it are in ${context.authFiles.join(' or ') || 'the auth files'}`,
+    }
+  }
+  if (registry !== context.primary && !context.credentialsGiven) {
     return {
       code: 'access-denied',
       detail: `${registry} refused ${what} to an anonymous request (${status}); credentials are only sent to ${context.primary}`,

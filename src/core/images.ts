@@ -57,7 +57,8 @@ export async function probeImage(
   endpoint: Endpoint,
 ): Promise<ImageProbe> {
   const { ctx } = scope
-  const anonymous = !scope.isPrimary || !ctx.config.credentials
+  const own = scope.credentials(image.repository)
+  const anonymous = !own.basic && !own.identityToken
   const row: ImageCheck = { ...imageBase(image, anonymous), outcome: 'skipped' }
   const started = ctx.deps.now()
   const failed = (finding: Finding): ImageProbe => ({

@@ -49,7 +49,7 @@ export async function runConfiguredRegistry(
     scope.facts.registryStatus = reached.check.status
   }
   const authorized = reached.check.outcome === 'passed' && auth !== undefined && !auth.finding
-  const title = ctx.config.credentials
+  const title = scope.hasCredentials
     ? 'Registry accepts the credentials'
     : 'Registry accepts anonymous access'
 
@@ -62,7 +62,7 @@ export async function runConfiguredRegistry(
       ? probeRegistryImages(scope, images, endpoint)
       : Promise.resolve({
           checks: [],
-          images: images.map((i) => unprobed(i, !ctx.config.credentials)),
+          images: images.map((i) => unprobed(i, !scope.hasCredentials)),
         }),
   ])
   if (registry) checks.push(registry)

@@ -7,9 +7,17 @@ import type { Exchange } from '../http.js'
 import { isLinkLocal, isLoopback } from '../proxy.js'
 import type { ImageRef } from '../reference.js'
 import type { Check, Finding } from '../report.js'
-import { parseErrorBody, parseTokenResponse, pullScope, tokenSecrets, tokenUrl } from '../token.js'
+import {
+  CLIENT_ID,
+  parseErrorBody,
+  parseTokenResponse,
+  pullScope,
+  tokenSecrets,
+  tokenUrl,
+} from '../token.js'
 import type { Token } from '../token.js'
 import type { Auth, RegistryScope } from './context.js'
+import type { Resolved } from './credentials.js'
 import { KNOWN_REALMS, safeHref, type Endpoint } from './endpoint.js'
 import {
   checkFrom,
@@ -38,14 +46,16 @@ export function earlyToken(
 ): EarlyToken | undefined {
   const { config } = scope.ctx
   const known = KNOWN_REALMS[scope.registry]
-  if (!known || !scope.isPrimary || config.authUrl || config.missing) return undefined
+  const credentials = scope.credentials(repository)
+  if (!known || !scope.isPrimary || config.authUrl || config.missing || credentials.finding)
+    return undefined
   const endpoint: Endpoint = {
     scheme: 'bearer',
     realm: new URL(known.realm),
     service: known.service,
   }
   const abandon = new AbortController()
-  const exchange = requestToken(scope, endpoint, repository, scope.basicHeader, {
+  const exchange = requestToken(scope, endpoint, repository, credentials, {
     signal: abandon.signal,
     speculative: true,
   })
@@ -61,25 +71,30 @@ export function tokenCheck(
 ): { check: Check; auth: Promise<Auth> } {
   const { config } = scope.ctx
   const realm = endpoint.realm!
+  const credentials = scope.credentials(repository)
   const check: Check = {
     id: 'token',
-    title: config.credentials
-      ? 'Token service accepts the credentials'
-      : 'Token service grants anonymous access',
+    title:
+      credentials.basic || credentials.identityToken
+        ? 'Token service accepts the credentials'
+        : 'Token service grants anonymous access',
     hop: 'token-service',
     host: realm.host,
     request: `GET ${realm.pathname}`,
     outcome: 'skipped',
   }
-  if (config.missing) {
-    const finding: Finding = {
-      code: 'missing-credentials',
-      detail: `${scope.registry} needs credentials, but the ${config.missing} input is empty`,
-    }
-    fail(check, finding)
-    return { check, auth: Promise.resolve({ finding }) }
+  const missing: Finding | undefined =
+    scope.isPrimary && config.missing
+      ? {
+          code: 'missing-credentials',
+          detail: `${scope.registry} needs credentials, but the ${config.missing} input is empty`,
+        }
+      : credentials.finding
+  if (missing) {
+    fail(check, missing)
+    return { check, auth: Promise.resolve({ finding: missing }) }
   }
-  const auth = fetchToken(scope, endpoint, repository, scope.basicHeader, check, sent)
+  const auth = fetchToken(scope, endpoint, repository, credentials, check, sent)
   // The images of this repository share this token rather than asking again.
   if (repository) scope.tokens.set(repository, auth)
   return { check, auth }
@@ -89,8 +104,9 @@ export function tokenCheck(
 export function authFor(scope: RegistryScope, image: ImageRef, endpoint: Endpoint): Promise<Auth> {
   if (endpoint.scheme === 'none') return Promise.resolve({})
   if (endpoint.scheme === 'basic') {
-    // Basic credentials belong to the configured registry; any other registry gets none.
-    if (scope.isPrimary) return Promise.resolve(basicAuth(scope))
+    // Basic credentials go only to the registry they were given for; others are asked without.
+    if (scope.isPrimary || scope.hasCredentials)
+      return Promise.resolve(basicAuth(scope, image.repository))
     return Promise.resolve({})
   }
   return tokenFor(scope, image, endpoint)
@@ -100,17 +116,27 @@ export function authFor(scope: RegistryScope, image: ImageRef, endpoint: Endpoin
 export function tokenFor(scope: RegistryScope, image: ImageRef, endpoint: Endpoint): Promise<Auth> {
   let auth = scope.tokens.get(image.repository)
   if (!auth) {
-    auth = fetchToken(scope, endpoint, image.repository, scope.basicHeader)
+    const credentials = scope.credentials(image.repository)
+    auth = credentials.finding
+      ? Promise.resolve({ finding: credentials.finding })
+      : fetchToken(scope, endpoint, image.repository, credentials)
     scope.tokens.set(image.repository, auth)
   }
   return auth
 }
 
 /** Basic credentials for a registry that takes them itself, or why there are none. */
-export function basicAuth(scope: RegistryScope): Auth {
-  if (scope.basicHeader) return { header: scope.basicHeader }
-  const { missing } = scope.ctx.config
-  const what = missing ? `the ${missing} input is empty` : 'none were given'
+export function basicAuth(scope: RegistryScope, repository?: string): Auth {
+  const credentials = scope.credentials(repository)
+  if (credentials.basic) return { header: credentials.basic }
+  if (credentials.finding) return { finding: credentials.finding }
+  const { missing, authFiles } = scope.ctx.config
+  const what =
+    scope.isPrimary && missing
+      ? `the ${missing} input is empty`
+      : authFiles
+        ? `none are in ${authFiles.searched.join(' or ')}`
+        : 'none were given'
   return {
     finding: {
       code: 'missing-credentials',
@@ -128,20 +154,20 @@ async function fetchToken(
   scope: RegistryScope,
   endpoint: Endpoint,
   repository: string | undefined,
-  authorization: string | undefined,
+  credentials: Resolved,
   check?: Check,
   sent?: Promise<Exchange>,
 ): Promise<Auth> {
   const { ctx, registry } = scope
   const realm = endpoint.realm!
-  const anonymous = authorization === undefined
+  const anonymous = !credentials.basic && !credentials.identityToken
   const refusal = realmRefusal(realm)
   if (refusal) {
     const finding: Finding = { code: 'unexpected-response', detail: refusal }
     if (check) fail(check, finding)
     return { finding }
   }
-  const exchange = await (sent ?? requestToken(scope, endpoint, repository, authorization))
+  const exchange = await (sent ?? requestToken(scope, endpoint, repository, credentials))
   // An early request is sent before it is known to be needed: now it is.
   if (sent) ctx.adopt(exchange)
   if (check) {
@@ -163,6 +189,11 @@ async function fetchToken(
   } else if (answer.status === 401 || answer.status === 403) {
     if (answer.status === 403 && looksLikeHtml(answer) && !parseErrorBody(answer.body)) {
       finding = htmlFinding('token service', realm.host, answer.status)
+    } else if (anonymous && ctx.config.authFiles) {
+      finding = {
+        code: 'missing-credentials',
+        detail: `the token service at ${realm.host} refused anonymous access to ${repository ?? registry} (HTTP ${answer.status}), and no credentials for ${registry} are in ${ctx.config.authFiles.searched.join(' or ')}`,
+      }
     } else if (anonymous && !scope.isPrimary) {
       finding = {
         code: 'access-denied',
@@ -198,25 +229,50 @@ async function fetchToken(
   return { finding, status: answer?.status }
 }
 
-/** `GET <realm>?service=…&scope=repository:<repository>:pull`; the token is masked at once. */
+/**
+ * `GET <realm>?service=…&scope=repository:<repository>:pull` with Basic credentials (or none), or,
+ * for an identity token, the OAuth2 form the token spec describes: `POST <realm>` with
+ * `grant_type=refresh_token`. The token is masked the moment it arrives.
+ */
 function requestToken(
   scope: RegistryScope,
   endpoint: Endpoint,
   repository: string | undefined,
-  authorization: string | undefined,
+  credentials: Resolved,
   options: { signal?: AbortSignal; speculative?: boolean } = {},
 ): Promise<Exchange> {
   const scopes = repository ? [pullScope(repository)] : []
+  const send = { secretsIn: tokenSecrets, speculative: options.speculative }
+  if (credentials.identityToken) {
+    return scope.ctx.send(
+      {
+        method: 'POST',
+        url: new URL(endpoint.realm!.href),
+        form: refreshForm(endpoint, scopes, credentials.identityToken),
+        accept: 'application/json',
+        signal: options.signal,
+      },
+      send,
+    )
+  }
   return scope.ctx.send(
     {
       method: 'GET',
       url: tokenUrl(endpoint.realm!, endpoint.service, scopes),
-      authorization,
+      authorization: credentials.basic,
       accept: 'application/json',
       signal: options.signal,
     },
-    { secretsIn: tokenSecrets, speculative: options.speculative },
+    send,
   )
+}
+
+function refreshForm(endpoint: Endpoint, scopes: string[], refreshToken: string): URLSearchParams {
+  const form = new URLSearchParams({ grant_type: 'refresh_token', client_id: CLIENT_ID })
+  if (endpoint.service) form.set('service', endpoint.service)
+  for (const scope of scopes) form.append('scope', scope)
+  form.set('refresh_token', refreshToken)
+  return form
 }
 
 /** A realm that credentials must not be sent to, whatever the registry says. */
