@@ -6860,9 +6860,8 @@ function withRedirect(finding, atRegistry, registry) {
 
 
 
-/** The configured registry: a row for every step, and the credentials. */
+/** A registry checked step by step: the configured one, or any with an auth file. */
 async function runConfiguredRegistry(scope, images) {
-    const { ctx } = scope;
     const checks = [];
     const firstRepo = images[0]?.repository;
     // 1. Reach /v2/ and read the challenge; a known token service is asked at the same time.

@@ -19,12 +19,11 @@ export interface RegistryResult {
   images: ImageCheck[]
 }
 
-/** The configured registry: a row for every step, and the credentials. */
+/** A registry checked step by step: the configured one, or any with an auth file. */
 export async function runConfiguredRegistry(
   scope: RegistryScope,
   images: ImageRef[],
 ): Promise<RegistryResult> {
-  const { ctx } = scope
   const checks: Check[] = []
   const firstRepo = images[0]?.repository
   // 1. Reach /v2/ and read the challenge; a known token service is asked at the same time.
