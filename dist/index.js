@@ -6945,7 +6945,9 @@ async function probeRegistryImages(scope, images, endpoint) {
     const layers = scope.layers ? followLayers(scope, images, probes) : Promise.resolve([]);
     const [done, blobChecks] = await Promise.all([Promise.all(probes), layers]);
     if (!scope.layers && scope.dockerHub && images.length) {
-        scope.ctx.info.push(`On ${scope.registry} the layer path and the platform were not checked: Docker Hub counts every manifest GET as a pull against the limit, and a HEAD is free (set layers: true, or a platform, to check them anyway).`);
+        scope.ctx.info.push(scope.platforms
+            ? `On ${scope.registry} the layer path was not checked (layers: false).`
+            : `On ${scope.registry} the layer path and the platform were not checked: Docker Hub counts every manifest GET as a pull against the limit, and a HEAD is free (set layers: true, or a platform, to check them anyway).`);
     }
     return { checks: blobChecks, images: done.map((p) => p.row) };
 }
