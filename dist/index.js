@@ -7202,6 +7202,7 @@ function renderSummary(report, warnings = []) {
         : `## ❌ Pulls will fail: ${VERDICT[report.result]}`, '', `> ${escapeText(report.message)}`, '');
     if (report.result !== 'invalid-input') {
         out.push('### Network path', '', ...diagram(report), '');
+        out.push(...registriesTable(report));
         out.push(...checksTable(report.checks));
         if (report.images.length)
             out.push(...imagesTable(report.images));
@@ -7276,6 +7277,44 @@ const ICON = {
     skipped: '⏭️ not reached',
     unused: '',
 };
+/**
+ * One row per registry when there is more than one, or when credentials came from an auth file:
+ * which file (and key) or helper each registry's credentials came from, and its own verdict.
+ */
+function registriesTable(report) {
+    const fromFiles = report.registries.some((r) => r.credentials.from === 'file' || r.credentials.from === 'helper');
+    if (report.registries.length < 2 && !fromFiles)
+        return [];
+    const rows = report.registries.map((r) => row([
+        `\`${r.registry}\``,
+        credentialsFrom(r.credentials),
+        r.pullReady ? MARK.passed : `${MARK.failed}: \`${r.result}\``,
+    ]));
+    return [
+        '### Registries',
+        '',
+        '| Registry | Credentials | Verdict |',
+        '| --- | --- | --- |',
+        ...rows,
+        '',
+    ];
+}
+function credentialsFrom(c) {
+    switch (c.from) {
+        case 'none':
+            return 'none (anonymous)';
+        case 'inputs':
+            return 'the `username` and `password` inputs';
+        case 'file':
+            return `${codeSpan(c.file)}, key ${codeSpan(c.key)}`;
+        case 'helper':
+            return `${codeSpan(`docker-credential-${c.helper}`)} (named in ${codeSpan(c.file)})`;
+    }
+}
+/** A path or key as inline code: no backtick or line break can end the span early. */
+function codeSpan(text) {
+    return `\`${text.replace(/[`\r\n]/g, '?').slice(0, 200)}\``;
+}
 function checksTable(checks) {
     if (!checks.length)
         return [];

@@ -4,7 +4,7 @@
  * A pure function of the report, so the demo and the tests see exactly what the runner shows.
  */
 import { VERDICT, adviceContext, howToFix } from './advice.js'
-import type { Check, ImageCheck, Outcome, RateLimit, Report } from './report.js'
+import type { Check, ImageCheck, Outcome, RateLimit, RegistryVerdict, Report } from './report.js'
 
 /** Above this many images, the ones that pass are folded away. */
 const FOLD_IMAGES_ABOVE = 20
@@ -27,6 +27,7 @@ export function renderSummary(report: Report, warnings: readonly string[] = []):
   )
   if (report.result !== 'invalid-input') {
     out.push('### Network path', '', ...diagram(report), '')
+    out.push(...registriesTable(report))
     out.push(...checksTable(report.checks))
     if (report.images.length) out.push(...imagesTable(report.images))
     out.push(...hostsToAllow(report.hosts))
@@ -114,6 +115,50 @@ const ICON: Record<NodeState, string> = {
   failed: '❌',
   skipped: '⏭️ not reached',
   unused: '',
+}
+
+/**
+ * One row per registry when there is more than one, or when credentials came from an auth file:
+ * which file (and key) or helper each registry's credentials came from, and its own verdict.
+ */
+function registriesTable(report: Report): string[] {
+  const fromFiles = report.registries.some(
+    (r) => r.credentials.from === 'file' || r.credentials.from === 'helper',
+  )
+  if (report.registries.length < 2 && !fromFiles) return []
+  const rows = report.registries.map((r) =>
+    row([
+      `\`${r.registry}\``,
+      credentialsFrom(r.credentials),
+      r.pullReady ? MARK.passed : `${MARK.failed}: \`${r.result}\``,
+    ]),
+  )
+  return [
+    '### Registries',
+    '',
+    '| Registry | Credentials | Verdict |',
+    '| --- | --- | --- |',
+    ...rows,
+    '',
+  ]
+}
+
+function credentialsFrom(c: RegistryVerdict['credentials']): string {
+  switch (c.from) {
+    case 'none':
+      return 'none (anonymous)'
+    case 'inputs':
+      return 'the `username` and `password` inputs'
+    case 'file':
+      return `${codeSpan(c.file)}, key ${codeSpan(c.key)}`
+    case 'helper':
+      return `${codeSpan(`docker-credential-${c.helper}`)} (named in ${codeSpan(c.file)})`
+  }
+}
+
+/** A path or key as inline code: no backtick or line break can end the span early. */
+function codeSpan(text: string): string {
+  return `\`${text.replace(/[`\r\n]/g, '?').slice(0, 200)}\``
 }
 
 function checksTable(checks: Check[]): string[] {
