@@ -8,34 +8,25 @@
  * secret in what it wrote.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { RESULT_CODES } from '../src/codes.js'
-import { startFakeRedHat, startPlainServer } from '../scripts/lib/fake-registry.mjs'
+import { startPlainServer } from '../scripts/lib/fake-registry.mjs'
 import {
   PEAK_MEMORY_PRELOAD,
   startRawTlsServer,
   streamBytes,
   trickle,
 } from '../scripts/lib/hostile-servers.mjs'
-import { makeCertificates, type Certificates } from '../scripts/lib/tls.mjs'
-import {
-  Servers,
-  basic,
-  expectNoSecrets,
-  expectNoStackTrace,
-  runDebug,
-  type Run,
-} from './support/e2e.js'
+import { basic, expectNoStackTrace, parseReport, type Run } from './support/e2e.js'
+import { e2eHarness, type FakeHandler, type FakeRedHat } from './support/harness.js'
 
 const USER = '12345678|hostile-network'
 const PASSWORD = `eyJ${randomBytes(24).toString('base64url')}`
 const BASIC = basic(USER, PASSWORD)
 const TOKEN_PATH = '/auth/realms/rhcc/protocol/redhat-docker-v2/auth'
-const IMAGES = { 'ubi9/ubi': ['latest'] }
 const MB = 1024 * 1024
 const HUNDRED_MB = 100 * MB
 /** What a run may use on top of a normal run's peak: far less than one 100 MB body. */
@@ -43,25 +34,21 @@ const MEMORY_HEADROOM = 50 * MB
 /** `timeout` for the runs of this file, in seconds. */
 const TIMEOUT_S = 3
 
-type Fake = Awaited<ReturnType<typeof startFakeRedHat>>
 type Measured = Run & { peakRss: number }
-type Context = { url: URL; hits: number; registry: Fake }
-type Handler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  ctx: Context,
-) => boolean | Promise<boolean>
 
-let dir: string
-let tls: Certificates
+// Some tests run side by side (test.concurrent): every server lives until the end of the file.
+const e2e = e2eHarness({
+  name: 'hostile',
+  account: { user: USER, password: PASSWORD },
+  images: { 'ubi9/ubi': ['latest'] },
+  inputs: { timeout: String(TIMEOUT_S) },
+  closeServers: 'after-all',
+})
 let baselineRss: number
 let runs = 0
-const servers = new Servers()
 const timers = new Set<NodeJS.Timeout>()
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'preflight-hostile-'))
-  tls = await makeCertificates(dir)
   // The peak of an ordinary run (good credentials, one image): the yardstick for the others.
   const fake = await fakeRedHat()
   const run = await act({ registry: fake.host, images: 'ubi9/ubi' })
@@ -69,49 +56,28 @@ beforeAll(async () => {
   baselineRss = run.peakRss
 })
 
-// Some tests run side by side (test.concurrent): every server lives until the end of the file.
-afterAll(async () => {
+afterAll(() => {
   for (const timer of timers) clearInterval(timer)
   timers.clear()
-  await servers.closeAll()
-  await rm(dir, { recursive: true, force: true })
 })
 
-async function fakeRedHat(handler?: Handler): Promise<Fake> {
-  return servers.add(
-    await startFakeRedHat({
-      tls,
-      users: { [USER]: PASSWORD },
-      images: IMAGES,
-      handler: handler as Parameters<typeof startFakeRedHat>[0]['handler'],
-    }),
-  )
-}
+/** The imitation of registry.redhat.io, with `handler` answering before its own routes. */
+const fakeRedHat = (handler?: FakeHandler): Promise<FakeRedHat> => e2e.fakeRedHat({ handler })
 
 /**
- * Runs dist/index.js with step debug on, trusting the test CA, with a V8 heap capped at 64 MB and
- * the child's peak resident set size recorded at exit.
+ * Runs dist/index.js as the harness does, with a V8 heap capped at 64 MB and the child's peak
+ * resident set size recorded at exit.
  */
 async function act(
   inputs: Record<string, string>,
   env: Record<string, string | undefined> = {},
 ): Promise<Measured> {
   runs += 1
-  const memoryFile = join(dir, `peak-${runs}.json`)
-  const run = await runDebug({
-    inputs: {
-      username: USER,
-      password: PASSWORD,
-      retries: '0',
-      timeout: String(TIMEOUT_S),
-      ...inputs,
-    },
-    env: {
-      NODE_OPTIONS: `--import=${pathToFileURL(PEAK_MEMORY_PRELOAD).href} --max-old-space-size=64`,
-      PEAK_MEMORY_FILE: memoryFile,
-      ...env,
-    },
-    caPath: tls.caPath,
+  const memoryFile = join(e2e.dir, `peak-${runs}.json`)
+  const run = await e2e.act(inputs, {
+    NODE_OPTIONS: `--import=${pathToFileURL(PEAK_MEMORY_PRELOAD).href} --max-old-space-size=64`,
+    PEAK_MEMORY_FILE: memoryFile,
+    ...env,
   })
   let peakRss = Number.NaN
   try {
@@ -158,20 +124,15 @@ function expectClassified(run: Measured, options: Expectations = {}): void {
   expectNoStackTrace(run)
   expect(watch ? watch.elapsed() : run.durationMs).toBeLessThan((timeoutS + 2) * 1000)
   expect(Number.isFinite(run.peakRss)).toBe(true)
-  expectNoLeak(run, tokens)
+  e2e.expectNoLeak(run, tokens)
 }
 
 function expectBoundedMemory(run: Measured): void {
   expect(run.peakRss).toBeLessThan(baselineRss + MEMORY_HEADROOM)
 }
 
-/** No secret of the run (the password in its forms, `tokens`) in what it wrote. */
-function expectNoLeak(run: Run, tokens: string[]): void {
-  expectNoSecrets(run, [PASSWORD, BASIC, encodeURIComponent(PASSWORD), ...tokens])
-}
-
 /** Answers /v2/ (without a token) with a Bearer challenge naming `realm`. */
-function challengeWith(realm: string): Handler {
+function challengeWith(realm: string): FakeHandler {
   return (req, res, ctx) => {
     if (ctx.url.pathname !== '/v2/' || req.headers.authorization) return false
     res
@@ -201,13 +162,10 @@ function hundredMegabytes(
 
 /** The token check of the run's report. */
 function tokenCheck(run: Run): { outcome: string; attempts?: number } | undefined {
-  const report = JSON.parse(run.outputs.report) as {
-    checks: { id: string; outcome: string; attempts?: number }[]
-  }
-  return report.checks.find((c) => c.id === 'token')
+  return parseReport(run).checks.find((c) => c.id === 'token')
 }
 
-const tokenRequests = (fake: Fake): number =>
+const tokenRequests = (fake: FakeRedHat): number =>
   fake.requests.filter((r) => r.url.startsWith(TOKEN_PATH)).length
 
 describe('token realms that credentials must not go to', () => {
@@ -280,7 +238,7 @@ describe('redirects under the secret rules', () => {
     const plain = await startPlainServer(null, (_req: IncomingMessage, res: ServerResponse) => {
       res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"token":"plain-http"}')
     })
-    servers.add(plain)
+    e2e.servers.add(plain)
     const fake = await fakeRedHat((_req, res, ctx) => {
       if (ctx.url.pathname !== TOKEN_PATH) return false
       res.writeHead(302, { Location: `${plain.url}${TOKEN_PATH}${ctx.url.search}` }).end()
@@ -298,7 +256,7 @@ describe('redirects under the secret rules', () => {
     const plain = await startPlainServer(null, (_req: IncomingMessage, res: ServerResponse) => {
       res.writeHead(200, { 'Docker-Distribution-Api-Version': 'registry/2.0' }).end('{}')
     })
-    servers.add(plain)
+    e2e.servers.add(plain)
     const fake = await fakeRedHat((_req, res, ctx) => {
       if (ctx.url.pathname !== '/v2/') return false
       res.writeHead(301, { Location: `${plain.url}/v2/` }).end()
@@ -337,12 +295,12 @@ describe('redirects under the secret rules', () => {
   })
 
   test('the token request redirected to another host arrives there without Authorization', async () => {
-    const other = await startPlainServer(tls, (_req: IncomingMessage, res: ServerResponse) => {
+    const other = await startPlainServer(e2e.tls, (_req: IncomingMessage, res: ServerResponse) => {
       res
         .writeHead(401, { 'Content-Type': 'application/json' })
         .end('{"errors":[{"code":"UNAUTHORIZED","message":"no credentials"}]}')
     })
-    servers.add(other)
+    e2e.servers.add(other)
     const fake = await fakeRedHat((_req, res, ctx) => {
       if (ctx.url.pathname !== TOKEN_PATH) return false
       // `localhost` is another origin than `127.0.0.1`, to the secret rules as to a browser.
@@ -361,10 +319,10 @@ describe('redirects under the secret rules', () => {
   })
 
   test("a Basic-only registry's /v2/ redirected to another host: the Basic header stays behind", async () => {
-    const other = await startPlainServer(tls, (_req: IncomingMessage, res: ServerResponse) => {
+    const other = await startPlainServer(e2e.tls, (_req: IncomingMessage, res: ServerResponse) => {
       res.writeHead(200, { 'Docker-Distribution-Api-Version': 'registry/2.0' }).end('{}')
     })
-    servers.add(other)
+    e2e.servers.add(other)
     const fake = await fakeRedHat((req, res, ctx) => {
       if (ctx.url.pathname !== '/v2/') return false
       if (!req.headers.authorization) {
@@ -519,12 +477,12 @@ describe('answers one byte a second: the deadline covers the whole answer, not t
 
   test.concurrent('the headers of /v2/ (raw TLS): timeout within timeout + 2 s', async () => {
     const watch = new Stopwatch()
-    const raw = await startRawTlsServer(tls, ({ socket }) => {
+    const raw = await startRawTlsServer(e2e.tls, ({ socket }) => {
       watch.start()
       socket.write('HTTP/1.1 200 OK\r\nX-Slow: ')
       trickle(socket, 1000, timers)
     })
-    servers.add(raw)
+    e2e.servers.add(raw)
     const run = await act({ registry: raw.host, timeout: String(SLOW_TIMEOUT_S) })
     expectClassified(run, { timeoutS: SLOW_TIMEOUT_S, watch })
     expect(run.outputs.result).toBe('timeout')
@@ -550,8 +508,8 @@ describe("answers Node's HTTP parser rejects (raw TLS server): unexpected-respon
     ],
     ['bytes that are not HTTP at all', '\x00\x01\x02 not http\r\n\r\n', 'HPE_'],
   ])('%s on /v2/', async (_name, answer, code) => {
-    const raw = await startRawTlsServer(tls, ({ socket }) => socket.end(answer))
-    servers.add(raw)
+    const raw = await startRawTlsServer(e2e.tls, ({ socket }) => socket.end(answer))
+    e2e.servers.add(raw)
     const run = await act({ registry: raw.host, images: 'ubi9/ubi' })
     expectClassified(run)
     expect(run.outputs.result).toBe('unexpected-response')
@@ -560,10 +518,10 @@ describe("answers Node's HTTP parser rejects (raw TLS server): unexpected-respon
   })
 
   test('a control byte in a header of the token service', async () => {
-    const raw = await startRawTlsServer(tls, ({ socket }) =>
+    const raw = await startRawTlsServer(e2e.tls, ({ socket }) =>
       socket.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-B\x01d: 1\r\n\r\n{}'),
     )
-    servers.add(raw)
+    e2e.servers.add(raw)
     const fake = await fakeRedHat(challengeWith(`${raw.url}/auth`))
     const run = await act({ registry: fake.host, images: 'ubi9/ubi' })
     expectClassified(run)
@@ -632,7 +590,7 @@ describe('connections cut mid-body', () => {
 describe('token responses no token service sends', () => {
   /** The token endpoint answers `status` with these bytes. */
   const tokenAnswer =
-    (body: Buffer | string, type = 'application/json', status = 200): Handler =>
+    (body: Buffer | string, type = 'application/json', status = 200): FakeHandler =>
     (_req, res, ctx) => {
       if (ctx.url.pathname !== TOKEN_PATH) return false
       res.writeHead(status, { 'Content-Type': type }).end(body)
