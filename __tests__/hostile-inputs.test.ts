@@ -9,10 +9,9 @@
  * timing assertion, so they run side by side (test.concurrent).
  */
 import { randomBytes } from 'node:crypto'
-import { RESULT_CODES } from '../src/codes.js'
 import { startConnectProxy } from '../scripts/lib/connect-proxy.mjs'
 import { closedPort } from '../scripts/lib/fake-registry.mjs'
-import { expectNoStackTrace, type Run } from './support/e2e.js'
+import { authorizationIs, basic, expectNoStackTrace, type Run } from './support/e2e.js'
 import { accountSecrets, e2eHarness } from './support/harness.js'
 
 const USER = '12345678|hostile-inputs'
@@ -174,6 +173,10 @@ describe('Unicode', () => {
       })
       expectNoStackTrace(run)
       expect(run.outputs.result).toBe('ok')
+      expect(run.code).toBe(0)
+      const asked = fake.requests.filter((r) => r.url.startsWith('/auth/'))
+      // The Basic header carries the UTF-8 bytes of the credentials, not Latin-1 or '?'.
+      expect(authorizationIs(asked, `Basic ${basic(username, password)}`)).toEqual([true])
       e2e.expectNoLeak(run, accountSecrets({ user: username, password }))
     },
   )
@@ -276,13 +279,22 @@ describe('the proxy environment', () => {
     },
   )
 
-  test.concurrent('a no_proxy entry with an IPv6 zone: a result, not a crash', async () => {
-    const proxy = e2e.servers.add(await startConnectProxy({}))
-    const run = await act(
-      { registry: '[fd00::1]:5000', proxy: proxy.url },
-      { no_proxy: 'fe80::1%z:z/64' },
-    )
-    expectNoStackTrace(run)
-    expect(RESULT_CODES).toContain(run.outputs.result)
-  })
+  test.concurrent(
+    'a no_proxy entry with an IPv6 zone: not a crash, and it covers nothing, so the proxy is asked',
+    async () => {
+      const proxy = e2e.servers.add(await startConnectProxy({}))
+      const run = await act(
+        { registry: '[fd00::1]:5000', proxy: proxy.url },
+        { no_proxy: 'fe80::1%z:z/64' },
+      )
+      expectNoStackTrace(run)
+      // The registry went through the proxy, which refuses an address off this machine (503):
+      // proxy-error. A run that took the entry to cover fd00::1 would have gone direct instead.
+      expect(run.code).toBe(1)
+      expect(run.outputs.result).toBe('proxy-error')
+      expect(proxy.connects).toEqual([
+        { target: '[fd00::1]:5000', authorized: true, sentCredentials: false, status: 503 },
+      ])
+    },
+  )
 })

@@ -49,6 +49,8 @@ interface Given {
 interface Scenario {
   name: string
   result: ResultCode
+  /** How many tokens the fake issues in it: the masking tests below check each of them. */
+  tokens: number
   setup: () => Promise<Given>
 }
 
@@ -120,11 +122,13 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'good credentials, two repositories (two tokens)',
     result: 'ok',
+    tokens: 2,
     setup: () => withCredentials({ images: 'ubi9/ubi:latest\nrhel9/postgresql-15' }),
   },
   {
     name: 'a wrong password',
     result: 'invalid-credentials',
+    tokens: 0,
     setup: async () => {
       const given = await withCredentials({ images: 'ubi9/ubi', password: WRONG_PASSWORD })
       return { ...given, password: WRONG_PASSWORD }
@@ -133,6 +137,7 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'access denied to one image',
     result: 'access-denied',
+    tokens: 2,
     setup: () =>
       withCredentials(
         { images: 'ubi9/ubi\nrhel9/postgresql-15' },
@@ -142,11 +147,13 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'a missing image',
     result: 'image-not-found',
+    tokens: 1,
     setup: () => withCredentials({ images: 'ubi9/ubi:no-such-tag' }),
   },
   {
     name: 'a password with white space and a newline around it (trimmed)',
     result: 'ok',
+    tokens: 1,
     setup: async () => {
       const password = `  ${PASSWORD}\n`
       const given = await withCredentials({ images: 'ubi9/ubi', password })
@@ -156,16 +163,19 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'through a proxy that wants credentials, given them in the proxy input',
     result: 'ok',
+    tokens: 1,
     setup: () => throughProxy(PROXY_PASSWORD, 'input'),
   },
   {
     name: 'through a proxy that refuses the credentials in HTTPS_PROXY (407)',
     result: 'proxy-auth-required',
+    tokens: 0,
     setup: () => throughProxy(WRONG_PROXY_PASSWORD, 'HTTPS_PROXY'),
   },
   {
     name: 'redirects: the token request within its origin, a manifest to another host',
     result: 'ok',
+    tokens: 1,
     setup: async () => {
       const { digest } = fakeManifest('ubi9/ubi', 'latest')
       const mirror = await startPlainServer(
@@ -199,6 +209,7 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'a 500 from /v2/ and a 503 from the token service, then answers (retried)',
     result: 'ok',
+    tokens: 1,
     setup: () =>
       withCredentials(
         { images: 'ubi9/ubi', retries: '2' },
@@ -220,11 +231,13 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'an invalid image reference (invalid-input)',
     result: 'invalid-input',
+    tokens: 0,
     setup: () => withCredentials({ images: 'ubi9/../ubi' }),
   },
   {
     name: 'a newline inside the password (invalid-input)',
     result: 'invalid-input',
+    tokens: 0,
     setup: async () => {
       const password = `${PASSWORD}\n${WRONG_PASSWORD}`
       const given = await withCredentials({ images: 'ubi9/ubi', password })
@@ -234,6 +247,7 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'anonymous access granted by the token service',
     result: 'ok',
+    tokens: 1,
     setup: async () => {
       const fake = await e2e.fakeRedHat({ anonymous: true })
       return {
@@ -395,9 +409,11 @@ test('the search itself finds a secret planted in each place, however it is esca
 })
 
 describe.each(SCENARIOS)('$name', (scenario) => {
-  test(`ends in ${scenario.result}`, async () => {
-    const { run } = await outcomeOf(scenario)
+  test(`ends in ${scenario.result}, with ${scenario.tokens} token(s) issued`, async () => {
+    const { run, tokens } = await outcomeOf(scenario)
     expect(run.outputs.result).toBe(scenario.result)
+    expect(run.code).toBe(scenario.result === 'ok' ? 0 : 1)
+    expect(tokens).toHaveLength(scenario.tokens)
     expect(run.timedOut).toBe(false)
     expect(run.stdout).not.toMatch(/stopped unexpectedly/)
   })

@@ -86,6 +86,25 @@ export function expectNoSecrets(
   }
 }
 
+/** A request as the test servers record it. */
+type Recorded = { method: string; url: string; headers: { authorization?: string } }
+
+/**
+ * Requests as `METHOD /path?query` lines, headers left out: what a failing expect prints, so that
+ * it never prints a credential a request carried.
+ */
+export function requestLines(requests: Recorded[]): string[] {
+  return requests.map((r) => `${r.method} ${r.url}`)
+}
+
+/**
+ * For each request, whether its Authorization header is `expected` (undefined: none): compared
+ * here, so that a failing expect prints true and false rather than the header's secret.
+ */
+export function authorizationIs(requests: Recorded[], expected: string | undefined): boolean[] {
+  return requests.map((r) => r.headers.authorization === expected)
+}
+
 /** The raw `::add-mask::` lines of a run's stdout. */
 export function maskLines(run: Run): string[] {
   return run.stdout.split('\n').filter((line) => line.startsWith(ADD_MASK))
