@@ -400,21 +400,34 @@ describe('retries', () => {
     expect(r.sleeps).toEqual([3000])
   })
 
-  test('429 with Retry-After over 30 s ends the retries: rate-limited, and the message says why', async () => {
+  test('429 with Retry-After 30, the longest wait it takes: waits 30 s, then ok', async () => {
     nock(BASE)
       .get('/v2/')
-      .reply(429, {}, { ...API, 'Retry-After': '120' })
-      // The token request sent alongside (registry.redhat.io's token service is known) is
-      // abandoned once /v2/ has answered: no retry of its 503 either.
-      .get(REALM_PATH)
-      .query(true)
-      .delay(100)
-      .reply(503, 'busy')
+      .reply(429, {}, { ...API, 'Retry-After': '30' })
+    authorized()
     const r = await run()
-    expect(r.report.result).toBe('rate-limited')
-    expect(r.sleeps).toEqual([])
-    expect(r.report.message).toMatch(/Retry-After asked for 120 s/)
+    expect(r.report.result).toBe('ok')
+    expect(r.sleeps).toEqual([30_000])
   })
+
+  test.each(['31', '120'])(
+    '429 with Retry-After %s, over 30 s, ends the retries: rate-limited, and the message says why',
+    async (seconds) => {
+      nock(BASE)
+        .get('/v2/')
+        .reply(429, {}, { ...API, 'Retry-After': seconds })
+        // The token request sent alongside (registry.redhat.io's token service is known) is
+        // abandoned once /v2/ has answered: no retry of its 503 either.
+        .get(REALM_PATH)
+        .query(true)
+        .delay(100)
+        .reply(503, 'busy')
+      const r = await run()
+      expect(r.report.result).toBe('rate-limited')
+      expect(r.sleeps).toEqual([])
+      expect(r.report.message).toMatch(new RegExp(`Retry-After asked for ${seconds} s`))
+    },
+  )
 
   test('persistent 503 from the token service: registry-error after 1 + retries attempts', async () => {
     challenge().get(REALM_PATH).query(true).times(3).reply(503, 'busy')
