@@ -1,11 +1,13 @@
 /**
  * Hostile and broken networks, end to end: the built action (dist/index.js) run as the runner runs
- * it, against loopback servers that break the rules of SPEC.md's "Secrets" section (realms that
- * are plain http or link-local, redirects to http, to another host, in a loop), that answer
- * without end (100 MB bodies, one byte a second), or that answer with bytes no HTTP server sends.
- * Every run must end in the result code its case calls for, with the exit code that goes with it,
- * within `timeout` + 2 s, with bounded memory (the child's peak RSS, measured by
- * scripts/lib/peak-memory.mjs), without a stack trace and without a secret in what it wrote.
+ * it, against loopback servers that try to draw credentials where they must never go (credentials
+ * travel over https only, never to a link-local address, never along a redirect to http or to
+ * another host; and no request follows more than 5 redirects): realms that are plain http or
+ * link-local, redirects to http, to another host, in a loop; against servers that answer without
+ * end (100 MB bodies, one byte a second), or with bytes no HTTP server sends. Every run must end
+ * in the result code its case calls for, with the exit code that goes with it, within `timeout` +
+ * 2 s, with bounded memory (the child's peak RSS, measured by scripts/lib/peak-memory.mjs),
+ * without a stack trace and without a secret in what it wrote.
  */
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'

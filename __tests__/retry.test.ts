@@ -59,7 +59,7 @@ describe('parseRetryAfter', () => {
 })
 
 describe('isRetryableStatus', () => {
-  // SPEC.md: every 5xx is transient, whatever its number says.
+  // Every 5xx but 511 is taken for a passing fault, whatever its number says, and retried.
   test.each([429, 500, 501, 502, 503, 504, 505, 599])('%i is retried', (status) => {
     expect(isRetryableStatus(status)).toBe(true)
   })
