@@ -445,8 +445,18 @@ describe('the token request for a known token service goes out with the first GE
     const tokenAsked = new Promise<void>((resolve) => (asked = resolve))
     return { events, tokenAsked, asked }
   }
-  const within = (promise: Promise<void>, ms: number): Promise<void> =>
-    Promise.race([promise, new Promise<void>((resolve) => setTimeout(resolve, ms))])
+  /** `promise`, or `ms` passing, whichever comes first; the timer goes with it either way. */
+  const within = async (promise: Promise<void>, ms: number): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([
+        promise,
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+      ])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
 
   test('registry.redhat.io: the token service is asked before /v2/ answers, once, and the run is ok', async () => {
     const t = timeline()
