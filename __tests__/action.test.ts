@@ -4,85 +4,47 @@
  * own CA. Each test asserts what a user sees (outputs, exit status, the summary's verdict) and
  * that no secret reached any of it, with step debug logging on.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import {
   closedPort,
+  fakeImage,
   fakeManifest,
   startBlackHole,
-  startFakeRedHat,
   startPlainServer,
 } from '../scripts/lib/fake-registry.mjs'
-import { makeCertificates, makeRogueCertificates, type Certificates } from '../scripts/lib/tls.mjs'
+import { makeRogueCertificates, type Certificates } from '../scripts/lib/tls.mjs'
 import {
   ADD_MASK,
-  Servers,
+  authorizationIs,
   basic,
-  expectNoSecrets,
+  expectNoAnswer,
+  expectNoStackTrace,
+  expectOutputs,
+  expectPullReady,
   maskLines,
   parseReport,
-  runDebug,
+  requestLines,
   verdict,
   type Run,
 } from './support/e2e.js'
+import { e2eHarness } from './support/harness.js'
 
 const USER = '12345678|ci-pipeline'
 const PASSWORD = 'eyJhbGciOiJSUzUxMiJ9.c2VjcmV0LXNlcnZpY2UtYWNjb3VudA.sig+/='
 const BASIC = basic(USER, PASSWORD)
-const IMAGES = { 'ubi9/ubi': ['latest', '9.4'], 'rhel9/postgresql-15': ['latest'] }
+const WRONG_PASSWORD = 'eyJhbGciOiJSUzUxMiJ9.bm90LXRoZS1wYXNzd29yZA.wrong+/='
 
-type Fake = Awaited<ReturnType<typeof startFakeRedHat>>
-
-let dir: string
-let tls: Certificates
+const e2e = e2eHarness({
+  name: 'action',
+  account: { user: USER, password: PASSWORD },
+  images: { 'ubi9/ubi': ['latest', '9.4'], 'rhel9/postgresql-15': ['latest'] },
+  closeServers: 'after-each',
+})
 let rogue: Certificates
-const servers = new Servers()
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'preflight-action-'))
-  tls = await makeCertificates(dir)
-  rogue = await makeRogueCertificates(dir)
+  rogue = await makeRogueCertificates(e2e.dir)
 })
-
-afterEach(async () => {
-  await servers.closeAll()
-})
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true })
-})
-
-async function fakeRedHat(
-  options: Partial<Parameters<typeof startFakeRedHat>[0]> = {},
-): Promise<Fake> {
-  return servers.add(
-    await startFakeRedHat({
-      tls,
-      users: { [USER]: PASSWORD },
-      images: IMAGES,
-      ...options,
-    }),
-  )
-}
-
-/** Runs dist/index.js with step debug logging on, trusting the test CA. */
-function act(
-  inputs: Record<string, string>,
-  env: Record<string, string | undefined> = {},
-): Promise<Run> {
-  return runDebug({
-    inputs: { username: USER, password: PASSWORD, retries: '0', timeout: '5', ...inputs },
-    env,
-    caPath: tls.caPath,
-  })
-}
-
-/** No secret of the run (the password in its forms, `tokens`, `extra`) in what it wrote. */
-function expectNoLeak(run: Run, tokens: string[] = [], extra: string[] = []): void {
-  expectNoSecrets(run, [PASSWORD, BASIC, encodeURIComponent(PASSWORD), ...tokens, ...extra])
-}
 
 /** Every token the service issued was registered with the mask. */
 function expectMasked(run: Run, tokens: string[]): void {
@@ -90,33 +52,32 @@ function expectMasked(run: Run, tokens: string[]): void {
   for (const secret of [PASSWORD, BASIC, ...tokens]) expect(masks).toContain(`${ADD_MASK}${secret}`)
 }
 
-const report = parseReport<{
-  checks: { id: string; attempts?: number }[]
-  images: { registryMessage?: string }[]
-}>
+const report = parseReport
 
 describe('a registry like registry.redhat.io', () => {
   test('good service-account credentials: ok, exit 0, the token masked', async () => {
-    const fake = await fakeRedHat()
-    const run = await act({ registry: fake.host, images: 'ubi9/ubi:latest\nrhel9/postgresql-15' })
-    expect(run.code).toBe(0)
-    expect(run.outputs).toMatchObject({
-      'pull-ready': 'true',
-      result: 'ok',
-      'sso-status': '200',
-      'registry-status': '200',
-      'token-expires-in': '300',
-      'failed-images': '',
+    const fake = await e2e.fakeRedHat()
+    const run = await e2e.act({
+      registry: fake.host,
+      images: 'ubi9/ubi:latest\nrhel9/postgresql-15',
     })
-    expect(verdict(run)).toBe('## ✅ Pulls will succeed')
-    expect(fake.issuedTokens.length).toBeGreaterThan(0)
+    expectPullReady(run)
+    expect(run.outputs).toMatchObject({ 'token-expires-in': '300', 'failed-images': '' })
+    // One token per repository, each asked for with the Basic header, each masked.
+    expect(fake.issuedTokens).toHaveLength(2)
+    const tokenRequests = fake.requests.filter((r) => r.url.startsWith('/auth/'))
+    expect(authorizationIs(tokenRequests, `Basic ${BASIC}`)).toEqual([true, true])
     expectMasked(run, fake.issuedTokens)
-    expectNoLeak(run, fake.issuedTokens)
+    e2e.expectNoLeak(run)
   })
 
   test("wrong password: invalid-credentials (Red Hat's 401 body), exit 1", async () => {
-    const fake = await fakeRedHat()
-    const run = await act({ registry: fake.host, images: 'ubi9/ubi', password: 'not-the-password' })
+    const fake = await e2e.fakeRedHat()
+    const run = await e2e.act({
+      registry: fake.host,
+      images: 'ubi9/ubi',
+      password: WRONG_PASSWORD,
+    })
     expect(run.code).toBe(1)
     expect(run.outputs).toMatchObject({
       'pull-ready': 'false',
@@ -131,48 +92,66 @@ describe('a registry like registry.redhat.io', () => {
     expect(run.stdout).toMatch(
       /^::error::The token service at 127\.0\.0\.1:\d+ refused the credentials/m,
     )
-    expectNoLeak(run, fake.issuedTokens, ['not-the-password'])
+    e2e.expectNoLeak(run, [WRONG_PASSWORD])
   })
 
   test('token granted but the registry refuses the image: access-denied with its own words', async () => {
-    const fake = await fakeRedHat({ entitlements: { [USER]: ['ubi9/ubi'] } })
-    const run = await act({ registry: fake.host, images: 'ubi9/ubi\nrhel9/postgresql-15:latest' })
+    const fake = await e2e.fakeRedHat({ entitlements: { [USER]: ['ubi9/ubi'] } })
+    const run = await e2e.act({
+      registry: fake.host,
+      images: 'ubi9/ubi\nrhel9/postgresql-15:latest',
+    })
     expect(run.code).toBe(1)
     expect(run.outputs.result).toBe('access-denied')
     expect(run.outputs['failed-images']).toBe('rhel9/postgresql-15:latest')
     expect(verdict(run)).toBe('## ❌ Pulls will fail: the registry denied access')
     expect(report(run).images[1].registryMessage).toMatch(/Please login to the Red Hat Registry/)
-    expectNoLeak(run, fake.issuedTokens)
+    e2e.expectNoLeak(run)
   })
 
   test('a tag that does not exist: image-not-found', async () => {
-    const fake = await fakeRedHat()
-    const run = await act({ registry: fake.host, images: 'ubi9/ubi:8.0-nope' })
+    const fake = await e2e.fakeRedHat()
+    const run = await e2e.act({ registry: fake.host, images: 'ubi9/ubi:8.0-nope' })
     expect(run.code).toBe(1)
     expect(run.outputs.result).toBe('image-not-found')
     expect(run.outputs['failed-images']).toBe('ubi9/ubi:8.0-nope')
     expect(verdict(run)).toBe('## ❌ Pulls will fail: an image was not found')
-    expectNoLeak(run, fake.issuedTokens)
+    e2e.expectNoLeak(run)
   })
 
   test('an image by digest pulls', async () => {
-    const fake = await fakeRedHat()
+    const fake = await e2e.fakeRedHat()
     const { digest } = fakeManifest('ubi9/ubi', '9.4')
-    const run = await act({ registry: fake.host, images: `${fake.host}/ubi9/ubi@${digest}` })
-    expect(run.outputs.result).toBe('ok')
+    const run = await e2e.act({ registry: fake.host, images: `${fake.host}/ubi9/ubi@${digest}` })
+    expectPullReady(run)
+    expect(report(run).images[0]).toMatchObject({ outcome: 'passed', digest })
+    // The index by its digest, then the platform's manifest it names.
+    const { manifest } = fakeImage('ubi9/ubi', '9.4')
+    expect(requestLines(fake.requests.filter((r) => r.url.includes('/manifests/')))).toEqual([
+      `GET /v2/ubi9/ubi/manifests/${digest}`,
+      `GET /v2/ubi9/ubi/manifests/${manifest.digest}`,
+    ])
+    e2e.expectNoLeak(run)
   })
 
   test('fail-on-error false: the step passes and the outputs still say why', async () => {
-    const fake = await fakeRedHat()
-    const run = await act({ registry: fake.host, password: 'wrong', 'fail-on-error': 'false' })
+    const fake = await e2e.fakeRedHat()
+    const run = await e2e.act({
+      registry: fake.host,
+      password: WRONG_PASSWORD,
+      'fail-on-error': 'false',
+    })
     expect(run.code).toBe(0)
     expect(run.outputs).toMatchObject({ 'pull-ready': 'false', result: 'invalid-credentials' })
+    expect(verdict(run)).toBe('## ❌ Pulls will fail: the credentials were refused')
     expect(run.stdout).toMatch(/^::warning title=registry-auth-preflight%3A invalid-credentials::/m)
+    expect(run.stdout).not.toMatch(/^::error/m)
+    e2e.expectNoLeak(run, [WRONG_PASSWORD])
   })
 
   test('an empty password: missing-credentials with the fork and Dependabot hint; nothing sent', async () => {
-    const fake = await fakeRedHat()
-    const run = await act({ registry: fake.host, password: '' })
+    const fake = await e2e.fakeRedHat()
+    const run = await e2e.act({ registry: fake.host, password: '' })
     expect(run.code).toBe(1)
     expect(run.outputs.result).toBe('missing-credentials')
     expect(run.outputs.message).toMatch(/forks and by Dependabot/)
@@ -180,62 +159,57 @@ describe('a registry like registry.redhat.io', () => {
   })
 
   test('a password with a trailing newline: trimmed as login steps do, with a warning', async () => {
-    const fake = await fakeRedHat()
-    const run = await act({ registry: fake.host, password: `${PASSWORD}\n` })
-    expect(run.outputs.result).toBe('ok')
+    const fake = await e2e.fakeRedHat()
+    const run = await e2e.act({ registry: fake.host, password: `${PASSWORD}\n` })
+    expectPullReady(run)
     expect(run.stdout).toMatch(/^::warning::The password input has a newline at its start or end/m)
-    expectNoLeak(run, fake.issuedTokens)
+    // What reached the token service is the trimmed password.
+    const asked = fake.requests.filter((r) => r.url.startsWith('/auth/'))
+    expect(authorizationIs(asked, `Basic ${BASIC}`)).toEqual([true])
+    e2e.expectNoLeak(run)
   })
 })
 
 describe('network failures', () => {
   test('a closed port: connection-failed, and the token service is not pretended to be known', async () => {
     const port = await closedPort()
-    const run = await act({ registry: `127.0.0.1:${port}` })
-    expect(run.code).toBe(1)
-    expect(run.outputs).toMatchObject({
-      result: 'connection-failed',
-      'sso-status': '',
-      'registry-status': '',
-    })
+    const run = await e2e.act({ registry: `127.0.0.1:${port}` })
+    expectNoAnswer(run, 'connection-failed')
     expect(verdict(run)).toBe('## ❌ Pulls will fail: the connection failed')
-    expectNoLeak(run)
+    e2e.expectNoLeak(run)
   })
 
   test('a server that accepts and never answers: timeout within the deadline', async () => {
     const hole = await startBlackHole()
-    servers.add(hole)
-    const run = await act({ registry: hole.host, timeout: '1' })
-    expect(run.code).toBe(1)
-    expect(run.outputs.result).toBe('timeout')
+    e2e.servers.add(hole)
+    const run = await e2e.act({ registry: hole.host, timeout: '1' })
+    expectNoAnswer(run, 'timeout')
     expect(verdict(run)).toBe('## ❌ Pulls will fail: no answer in time')
     expect(run.durationMs).toBeLessThan(10_000) // a hang would hit the harness's 30 s kill
-    expectNoLeak(run)
+    e2e.expectNoLeak(run)
   })
 
   test('a host name that does not resolve: dns-error', async () => {
-    const run = await act({ registry: 'registry.does-not-exist.invalid' })
-    expect(run.code).toBe(1)
-    expect(run.outputs.result).toBe('dns-error')
+    const run = await e2e.act({ registry: 'registry.does-not-exist.invalid' })
+    expectNoAnswer(run, 'dns-error')
     expect(verdict(run)).toBe('## ❌ Pulls will fail: a host name does not resolve')
-    expectNoLeak(run)
+    e2e.expectNoLeak(run)
   })
 
   test('a certificate from an unknown CA: tls-error', async () => {
-    const fake = await fakeRedHat({ tls: rogue })
-    const run = await act({ registry: fake.host })
-    expect(run.code).toBe(1)
-    expect(run.outputs.result).toBe('tls-error')
+    const fake = await e2e.fakeRedHat({ tls: rogue })
+    const run = await e2e.act({ registry: fake.host })
+    expectNoAnswer(run, 'tls-error')
     expect(run.outputs.message).toMatch(/NODE_EXTRA_CA_CERTS/)
     expect(verdict(run)).toBe('## ❌ Pulls will fail: a certificate did not verify')
-    expect(fake.requests).toHaveLength(0) // no request, so no credential, crossed the bad TLS
-    expectNoLeak(run)
+    expect(requestLines(fake.requests)).toEqual([]) // no request, so no credential, crossed the bad TLS
+    e2e.expectNoLeak(run)
   })
 })
 
 describe('answers no registry gives', () => {
   test('an HTML page with 200 (a captive portal): unexpected-response', async () => {
-    const fake = await fakeRedHat({
+    const fake = await e2e.fakeRedHat({
       handler: (_req: IncomingMessage, res: ServerResponse) => {
         res
           .writeHead(200, { 'Content-Type': 'text/html' })
@@ -243,17 +217,17 @@ describe('answers no registry gives', () => {
         return true
       },
     })
-    const run = await act({ registry: fake.host, images: 'ubi9/ubi' })
+    const run = await e2e.act({ registry: fake.host, images: 'ubi9/ubi' })
     expect(run.code).toBe(1)
     expect(run.outputs.result).toBe('unexpected-response')
     expect(verdict(run)).toBe('## ❌ Pulls will fail: something other than the registry answered')
-    expectNoLeak(run)
+    e2e.expectNoLeak(run)
   })
 })
 
 describe('transient failures', () => {
   test('500 then 200: retried, then ok', async () => {
-    const fake = await fakeRedHat({
+    const fake = await e2e.fakeRedHat({
       handler: (req: IncomingMessage, res: ServerResponse, ctx: { url: URL; hits: number }) => {
         if (ctx.url.pathname !== '/v2/' || ctx.hits !== 1) return false
         res
@@ -262,45 +236,49 @@ describe('transient failures', () => {
         return true
       },
     })
-    const run = await act({ registry: fake.host, retries: '2' })
-    expect(run.outputs.result).toBe('ok')
+    const run = await e2e.act({ registry: fake.host, retries: '2' })
+    expectPullReady(run)
     expect(report(run).checks.find((c) => c.id === 'ping')?.attempts).toBe(2)
-    expectNoLeak(run, fake.issuedTokens)
+    e2e.expectNoLeak(run)
   })
 
   test('429 with Retry-After: waits as asked, then ok', async () => {
-    const fake = await fakeRedHat({
+    const fake = await e2e.fakeRedHat({
       handler: (req: IncomingMessage, res: ServerResponse, ctx: { url: URL; hits: number }) => {
         if (!ctx.url.pathname.startsWith('/auth/') || ctx.hits !== 1) return false
         res.writeHead(429, { 'Retry-After': '1', 'Content-Type': 'application/json' }).end('{}')
         return true
       },
     })
-    const run = await act({ registry: fake.host, retries: '2' })
-    expect(run.outputs).toMatchObject({ result: 'ok', 'sso-status': '200' })
+    const run = await e2e.act({ registry: fake.host, retries: '2' })
+    expectPullReady(run)
+    expect(requestLines(fake.requests.filter((r) => r.url.startsWith('/auth/')))).toHaveLength(2)
     expect(run.durationMs).toBeGreaterThanOrEqual(1000)
-    expectNoLeak(run, fake.issuedTokens)
+    e2e.expectNoLeak(run)
   })
 
   test('429 with a Retry-After too long to wait: rate-limited at once', async () => {
-    const fake = await fakeRedHat({
+    const fake = await e2e.fakeRedHat({
       handler: (req: IncomingMessage, res: ServerResponse, ctx: { url: URL }) => {
         if (!ctx.url.pathname.startsWith('/auth/')) return false
         res.writeHead(429, { 'Retry-After': '3600', 'Content-Type': 'application/json' }).end('{}')
         return true
       },
     })
-    const run = await act({ registry: fake.host, retries: '2' })
-    expect(run.outputs).toMatchObject({ result: 'rate-limited', 'sso-status': '429' })
+    const run = await e2e.act({ registry: fake.host, retries: '2' })
+    expectOutputs(run, { result: 'rate-limited', 'sso-status': '429' }, 1)
     expect(run.outputs.message).toMatch(/Retry-After asked for 3600 s/)
+    // Not retried, though retries allowed two more tries: the wait asked for is too long.
+    expect(requestLines(fake.requests.filter((r) => r.url.startsWith('/auth/')))).toHaveLength(1)
     expect(run.durationMs).toBeLessThan(10_000)
+    e2e.expectNoLeak(run)
   })
 })
 
 describe('secrets on the move', () => {
   test('a redirect to another host arrives there without Authorization', async () => {
     const { digest, body } = fakeManifest('ubi9/ubi', 'latest')
-    const mirror = await startPlainServer(tls, (req: IncomingMessage, res: ServerResponse) => {
+    const mirror = await startPlainServer(e2e.tls, (req: IncomingMessage, res: ServerResponse) => {
       res.writeHead(200, {
         'Docker-Distribution-Api-Version': 'registry/2.0',
         'Docker-Content-Digest': digest,
@@ -308,8 +286,8 @@ describe('secrets on the move', () => {
       })
       res.end(req.method === 'HEAD' ? undefined : body)
     })
-    servers.add(mirror)
-    const fake = await fakeRedHat({
+    e2e.servers.add(mirror)
+    const fake = await e2e.fakeRedHat({
       handler: (req: IncomingMessage, res: ServerResponse, ctx: { url: URL }) => {
         if (!ctx.url.pathname.endsWith('/manifests/latest')) return false
         // Another host: `localhost` is not `127.0.0.1` to a browser, nor to the secret rules.
@@ -321,32 +299,35 @@ describe('secrets on the move', () => {
         return true
       },
     })
-    const run = await act({ registry: fake.host, images: 'ubi9/ubi' })
-    expect(run.outputs.result).toBe('ok')
-    expect(mirror.requests).toHaveLength(1)
-    expect(mirror.requests[0].headers.authorization).toBeUndefined()
-    expect(fake.requests.find((r) => r.url.includes('/manifests/'))?.headers.authorization).toMatch(
-      /^Bearer /,
+    const run = await e2e.act({ registry: fake.host, images: 'ubi9/ubi' })
+    expectPullReady(run)
+    expect(requestLines(mirror.requests)).toEqual(['GET /v2/ubi9/ubi/manifests/latest'])
+    expect(authorizationIs(mirror.requests, undefined)).toEqual([true])
+    const manifests = fake.requests.filter((r) => r.url.includes('/manifests/'))
+    expect(manifests.length).toBeGreaterThan(0)
+    expect(authorizationIs(manifests, `Bearer ${fake.issuedTokens[0]}`)).toEqual(
+      manifests.map(() => true),
     )
-    expectNoLeak(run, fake.issuedTokens)
+    e2e.expectNoLeak(run)
   })
 })
 
 describe('inputs', () => {
   test('a timeout that is no number: invalid-input naming the input, whatever fail-on-error says', async () => {
-    const run = await act({ timeout: 'ten', 'fail-on-error': 'false' })
+    const run = await e2e.act({ timeout: 'ten', 'fail-on-error': 'false' })
     expect(run.code).toBe(1)
     expect(run.outputs).toMatchObject({ result: 'invalid-input', 'pull-ready': 'false' })
     expect(run.outputs.message).toMatch(/^Invalid timeout 'ten'\. Expected a number of seconds/)
     expect(verdict(run)).toBe('## ❌ Pulls will fail: an input is invalid')
     expect(run.stderr).not.toMatch(/at .*\.js:\d+/) // no stack trace
-    expectNoLeak(run)
+    e2e.expectNoLeak(run)
   })
 
   test('a local run without GITHUB_STEP_SUMMARY still writes the outputs', async () => {
-    const fake = await fakeRedHat()
-    const run = await act({ registry: fake.host }, { GITHUB_STEP_SUMMARY: undefined })
-    expect(run.code).toBe(0)
-    expect(run.outputs.result).toBe('ok')
+    const fake = await e2e.fakeRedHat()
+    const run = await e2e.act({ registry: fake.host }, { GITHUB_STEP_SUMMARY: undefined })
+    expectOutputs(run, { result: 'ok', 'pull-ready': 'true' }, 0)
+    expect(run.summary).toBe('')
+    expectNoStackTrace(run)
   })
 })

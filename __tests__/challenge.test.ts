@@ -107,10 +107,10 @@ describe('parseChallenges', () => {
 
   test('scheme and parameter names are case-insensitive (lower-cased)', () => {
     const parsed = parseChallenges(['BEARER REALM="https://auth.example/T",Service="Reg"'])
-    expect(parsed.challenges).toEqual([
-      { scheme: 'bearer', params: { realm: 'https://auth.example/T', service: 'Reg' } },
-    ])
-    expect(bearerChallenge(parsed)).toBeDefined()
+    const bearer = { scheme: 'bearer', params: { realm: 'https://auth.example/T', service: 'Reg' } }
+    expect(parsed.challenges).toEqual([bearer])
+    // The upper-case scheme is found as Bearer, and the values keep their case.
+    expect(bearerChallenge(parsed)).toEqual(bearer)
   })
 
   test('a repeated parameter keeps its first value', () => {

@@ -11,15 +11,17 @@
  * must be registered before the first line that could carry it.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { ResultCode } from '../src/codes.js'
 import { startConnectProxy } from '../scripts/lib/connect-proxy.mjs'
-import { fakeManifest, startFakeRedHat, startPlainServer } from '../scripts/lib/fake-registry.mjs'
-import { makeCertificates, type Certificates } from '../scripts/lib/tls.mjs'
-import { ADD_MASK, Servers, runDebug, type Run } from './support/e2e.js'
+import { fakeManifest, startPlainServer } from '../scripts/lib/fake-registry.mjs'
+import { ADD_MASK, type Run } from './support/e2e.js'
+import {
+  e2eHarness,
+  type FakeHandler,
+  type FakeRedHat,
+  type FakeRedHatOptions,
+} from './support/harness.js'
 
 const USER = '12345678|leak-matrix'
 /** Characters that change under URL-encoding, a `%` that changes under command escaping, UTF-8. */
@@ -28,14 +30,9 @@ const WRONG_PASSWORD = `Wr0ng%pa55:/+${randomBytes(12).toString('base64url')}`
 const PROXY_USER = 'proxy-user'
 const PROXY_PASSWORD = `pr0xy@p%ss:w/rd+${randomBytes(12).toString('base64url')}`
 const WRONG_PROXY_PASSWORD = `n0t-the@pr0xy:${randomBytes(12).toString('base64url')}`
-const IMAGES = { 'ubi9/ubi': ['latest', '9.4'], 'rhel9/postgresql-15': ['latest'] }
 const TOKEN_PATH = '/auth/realms/rhcc/protocol/redhat-docker-v2/auth'
 /** A name only the proxy resolves (the test certificate names it). */
 const PROXIED = 'registry.proxied.test'
-
-type Fake = Awaited<ReturnType<typeof startFakeRedHat>>
-type Context = { url: URL; hits: number; registry: Fake }
-type Handler = (req: IncomingMessage, res: ServerResponse, ctx: Context) => boolean
 
 /** What a scenario gave the action, to know every secret form to look for. */
 interface Given {
@@ -46,12 +43,14 @@ interface Given {
   password: string
   /** The proxy's credentials as written in the proxy URL (percent-encoded). */
   proxy?: { user: string; passwordInUrl: string }
-  fake?: Fake
+  fake?: FakeRedHat
 }
 
 interface Scenario {
   name: string
   result: ResultCode
+  /** How many tokens the fake issues in it: the masking tests below check each of them. */
+  tokens: number
   setup: () => Promise<Given>
 }
 
@@ -61,38 +60,18 @@ interface Outcome {
   tokens: string[]
 }
 
-let dir: string
-let tls: Certificates
-const servers = new Servers()
+// Every test of a scenario reads the one run of it: the servers live until the end of the file.
+const e2e = e2eHarness({
+  name: 'leaks',
+  account: { user: USER, password: PASSWORD },
+  images: { 'ubi9/ubi': ['latest', '9.4'], 'rhel9/postgresql-15': ['latest'] },
+  names: [PROXIED],
+  closeServers: 'after-all',
+})
 const outcomes = new Map<string, Promise<Outcome>>()
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'preflight-leaks-'))
-  tls = await makeCertificates(dir, { names: [PROXIED] })
-})
-
-afterAll(async () => {
-  await servers.closeAll()
-  await rm(dir, { recursive: true, force: true })
-})
-
-async function fakeRedHat(
-  options: Partial<Parameters<typeof startFakeRedHat>[0]> = {},
-  handler?: Handler,
-): Promise<Fake> {
-  return servers.add(
-    await startFakeRedHat({
-      tls,
-      users: { [USER]: PASSWORD },
-      images: IMAGES,
-      handler: handler as Parameters<typeof startFakeRedHat>[0]['handler'],
-      ...options,
-    }),
-  )
-}
-
 async function connectProxy(): Promise<Awaited<ReturnType<typeof startConnectProxy>>> {
-  return servers.add(
+  return e2e.servers.add(
     await startConnectProxy({
       hosts: { [PROXIED]: '127.0.0.1' },
       credentials: { user: PROXY_USER, password: PROXY_PASSWORD },
@@ -105,7 +84,7 @@ async function connectProxy(): Promise<Awaited<ReturnType<typeof startConnectPro
  * the proxy URL, given in the proxy input or in HTTPS_PROXY.
  */
 async function throughProxy(proxyPassword: string, via: 'input' | 'HTTPS_PROXY'): Promise<Given> {
-  const fake = await fakeRedHat()
+  const fake = await e2e.fakeRedHat()
   const proxy = await connectProxy()
   const passwordInUrl = encodeURIComponent(proxyPassword)
   const url = `http://${PROXY_USER}:${passwordInUrl}@${proxy.host}`
@@ -128,10 +107,9 @@ async function throughProxy(proxyPassword: string, via: 'input' | 'HTTPS_PROXY')
 /** Good credentials against the fake, with these inputs on top. */
 async function withCredentials(
   inputs: Record<string, string>,
-  options: Partial<Parameters<typeof startFakeRedHat>[0]> = {},
-  handler?: Handler,
+  options: Partial<FakeRedHatOptions> = {},
 ): Promise<Given> {
-  const fake = await fakeRedHat(options, handler)
+  const fake = await e2e.fakeRedHat(options)
   return {
     inputs: { registry: fake.host, username: USER, password: PASSWORD, ...inputs },
     username: USER,
@@ -144,11 +122,13 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'good credentials, two repositories (two tokens)',
     result: 'ok',
+    tokens: 2,
     setup: () => withCredentials({ images: 'ubi9/ubi:latest\nrhel9/postgresql-15' }),
   },
   {
     name: 'a wrong password',
     result: 'invalid-credentials',
+    tokens: 0,
     setup: async () => {
       const given = await withCredentials({ images: 'ubi9/ubi', password: WRONG_PASSWORD })
       return { ...given, password: WRONG_PASSWORD }
@@ -157,6 +137,7 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'access denied to one image',
     result: 'access-denied',
+    tokens: 2,
     setup: () =>
       withCredentials(
         { images: 'ubi9/ubi\nrhel9/postgresql-15' },
@@ -166,11 +147,13 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'a missing image',
     result: 'image-not-found',
+    tokens: 1,
     setup: () => withCredentials({ images: 'ubi9/ubi:no-such-tag' }),
   },
   {
     name: 'a password with white space and a newline around it (trimmed)',
     result: 'ok',
+    tokens: 1,
     setup: async () => {
       const password = `  ${PASSWORD}\n`
       const given = await withCredentials({ images: 'ubi9/ubi', password })
@@ -180,29 +163,35 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'through a proxy that wants credentials, given them in the proxy input',
     result: 'ok',
+    tokens: 1,
     setup: () => throughProxy(PROXY_PASSWORD, 'input'),
   },
   {
     name: 'through a proxy that refuses the credentials in HTTPS_PROXY (407)',
     result: 'proxy-auth-required',
+    tokens: 0,
     setup: () => throughProxy(WRONG_PROXY_PASSWORD, 'HTTPS_PROXY'),
   },
   {
     name: 'redirects: the token request within its origin, a manifest to another host',
     result: 'ok',
+    tokens: 1,
     setup: async () => {
       const { digest, body } = fakeManifest('ubi9/ubi', 'latest')
-      const mirror = await startPlainServer(tls, (req: IncomingMessage, res: ServerResponse) => {
-        res
-          .writeHead(200, {
-            'Docker-Distribution-Api-Version': 'registry/2.0',
-            'Docker-Content-Digest': digest,
-            'Content-Type': 'application/vnd.oci.image.index.v1+json',
-          })
-          .end(req.method === 'HEAD' ? undefined : body)
-      })
-      servers.add(mirror)
-      return withCredentials({ images: 'ubi9/ubi' }, {}, (req, res, ctx) => {
+      const mirror = await startPlainServer(
+        e2e.tls,
+        (req: IncomingMessage, res: ServerResponse) => {
+          res
+            .writeHead(200, {
+              'Docker-Distribution-Api-Version': 'registry/2.0',
+              'Docker-Content-Digest': digest,
+              'Content-Type': 'application/vnd.oci.image.index.v1+json',
+            })
+            .end(req.method === 'HEAD' ? undefined : body)
+        },
+      )
+      e2e.servers.add(mirror)
+      const handler: FakeHandler = (req, res, ctx) => {
         if (ctx.url.pathname === TOKEN_PATH && ctx.hits === 1) {
           res.writeHead(307, { Location: `${TOKEN_PATH}${ctx.url.search}&again=1` }).end()
           return true
@@ -213,33 +202,42 @@ const SCENARIOS: Scenario[] = [
           return true
         }
         return false
-      })
+      }
+      return withCredentials({ images: 'ubi9/ubi' }, { handler })
     },
   },
   {
     name: 'a 500 from /v2/ and a 503 from the token service, then answers (retried)',
     result: 'ok',
+    tokens: 1,
     setup: () =>
-      withCredentials({ images: 'ubi9/ubi', retries: '2' }, {}, (_req, res, ctx) => {
-        const path = ctx.url.pathname
-        if (ctx.hits !== 1 || (path !== '/v2/' && path !== TOKEN_PATH)) return false
-        res
-          .writeHead(path === '/v2/' ? 500 : 503, {
-            'Content-Type': 'application/json',
-            'Retry-After': '0',
-          })
-          .end('{"errors":[{"code":"UNAVAILABLE","message":"try again"}]}')
-        return true
-      }),
+      withCredentials(
+        { images: 'ubi9/ubi', retries: '2' },
+        {
+          handler: (_req, res, ctx) => {
+            const path = ctx.url.pathname
+            if (ctx.hits !== 1 || (path !== '/v2/' && path !== TOKEN_PATH)) return false
+            res
+              .writeHead(path === '/v2/' ? 500 : 503, {
+                'Content-Type': 'application/json',
+                'Retry-After': '0',
+              })
+              .end('{"errors":[{"code":"UNAVAILABLE","message":"try again"}]}')
+            return true
+          },
+        },
+      ),
   },
   {
     name: 'an invalid image reference (invalid-input)',
     result: 'invalid-input',
+    tokens: 0,
     setup: () => withCredentials({ images: 'ubi9/../ubi' }),
   },
   {
     name: 'a newline inside the password (invalid-input)',
     result: 'invalid-input',
+    tokens: 0,
     setup: async () => {
       const password = `${PASSWORD}\n${WRONG_PASSWORD}`
       const given = await withCredentials({ images: 'ubi9/ubi', password })
@@ -249,8 +247,9 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'anonymous access granted by the token service',
     result: 'ok',
+    tokens: 1,
     setup: async () => {
-      const fake = await fakeRedHat({ anonymous: true })
+      const fake = await e2e.fakeRedHat({ anonymous: true })
       return {
         inputs: { registry: fake.host, images: 'ubi9/ubi', username: '', password: '' },
         username: '',
@@ -267,11 +266,7 @@ function outcomeOf(scenario: Scenario): Promise<Outcome> {
   if (!outcome) {
     outcome = (async () => {
       const given = await scenario.setup()
-      const run = await runDebug({
-        inputs: { retries: '0', timeout: '5', ...given.inputs },
-        env: given.env,
-        caPath: tls.caPath,
-      })
+      const run = await e2e.act(given.inputs, given.env)
       return { run, given, tokens: [...(given.fake?.issuedTokens ?? [])] }
     })()
     outcomes.set(scenario.name, outcome)
@@ -414,9 +409,11 @@ test('the search itself finds a secret planted in each place, however it is esca
 })
 
 describe.each(SCENARIOS)('$name', (scenario) => {
-  test(`ends in ${scenario.result}`, async () => {
-    const { run } = await outcomeOf(scenario)
+  test(`ends in ${scenario.result}, with ${scenario.tokens} token(s) issued`, async () => {
+    const { run, tokens } = await outcomeOf(scenario)
     expect(run.outputs.result).toBe(scenario.result)
+    expect(run.code).toBe(scenario.result === 'ok' ? 0 : 1)
+    expect(tokens).toHaveLength(scenario.tokens)
     expect(run.timedOut).toBe(false)
     expect(run.stdout).not.toMatch(/stopped unexpectedly/)
   })

@@ -619,12 +619,12 @@ describe('parseImageRef and normalizeRegistry', () => {
   })
 
   test.each(['1.2.3.4.5', '256.1.1.1', 'registry.example.1', 'a.0x10', '[:]', '[1.2.3.4]'])(
-    'the registry %s is refused, or a URL can hold it',
+    'the registry %s, which no URL can hold, is refused as a registry and as the host of an image',
     (host) => {
-      const result = call(() => normalizeRegistry(host), host, InvalidReference)
-      if (!(result instanceof Error)) expect(() => new URL(`https://${result}/v2/`)).not.toThrow()
-      const ref = call(() => parseImageRef(`${host}/ubi9/ubi`, 'quay.io'), host, InvalidReference)
-      if (!(ref instanceof Error)) expect(probeUrls(ref)).toBeDefined()
+      // The premise: the URL parser the requests go through throws on it.
+      expect(() => new URL(`https://${host}/v2/`)).toThrow('Invalid URL')
+      expect(() => normalizeRegistry(host)).toThrow(InvalidReference)
+      expect(() => parseImageRef(`${host}/ubi9/ubi`, 'quay.io')).toThrow(InvalidReference)
     },
   )
 })

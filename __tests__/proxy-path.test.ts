@@ -7,29 +7,22 @@
  * way each host went (the report's `routes`), and that no secret — the registry's or the
  * proxy's — reached any of it, with step debug logging on.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
 import http from 'node:http'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { startConnectProxy } from '../scripts/lib/connect-proxy.mjs'
-import { closedPort, startFakeRedHat } from '../scripts/lib/fake-registry.mjs'
-import { makeCertificates, type Certificates } from '../scripts/lib/tls.mjs'
+import { closedPort, fakeImage } from '../scripts/lib/fake-registry.mjs'
 import {
-  Servers,
   basic,
-  expectNoSecrets,
-  expectOutputs,
+  expectNoAnswer,
+  expectPullReady,
   parseReport,
-  runDebug,
+  requestLines,
   verdict,
-  type Run,
 } from './support/e2e.js'
+import { e2eHarness, type FakeRedHat } from './support/harness.js'
 
 const USER = '12345678|ci-pipeline'
 const PASSWORD = 'eyJhbGciOiJSUzUxMiJ9.c2VjcmV0LXNlcnZpY2UtYWNjb3VudA.sig+/='
-const BASIC = basic(USER, PASSWORD)
-const IMAGES = { 'ubi9/ubi': ['latest', '9.4'] }
 const TOKEN_PATH = '/auth/realms/rhcc/protocol/redhat-docker-v2/auth'
 
 /** Names only the proxy resolves (the test certificate names them too). */
@@ -39,50 +32,34 @@ const SSO_NAME = 'sso.proxied.test'
 const PROXY_USER = 'user'
 const PROXY_PASSWORD = 'p@ss:word'
 const PROXY_PASSWORD_IN_URL = 'p%40ss%3Aword'
-const PROXY_SECRETS = [
-  PROXY_PASSWORD,
-  PROXY_PASSWORD_IN_URL,
-  encodeURIComponent(PROXY_PASSWORD_IN_URL),
-  basic(PROXY_USER, PROXY_PASSWORD),
-]
 
-type Fake = Awaited<ReturnType<typeof startFakeRedHat>>
 type ConnectProxy = Awaited<ReturnType<typeof startConnectProxy>>
 type ProxyOptions = NonNullable<Parameters<typeof startConnectProxy>[0]>
-type Route = { host: string; via: 'direct' | 'proxy'; reason: string }
-type Report = {
-  checks: { id: string; host: string; via?: string; atProxy?: boolean }[]
-  routes: Route[]
-  proxy: { url?: string; source: string; schemeAssumed: boolean; noProxy: string[] }
-}
 
-let dir: string
-let tls: Certificates
-const servers = new Servers()
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'preflight-proxy-'))
-  tls = await makeCertificates(dir, { names: [REGISTRY_NAME, SSO_NAME] })
-})
-
-afterEach(async () => {
-  await servers.closeAll()
-})
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true })
+const e2e = e2eHarness({
+  name: 'proxy',
+  account: { user: USER, password: PASSWORD },
+  images: { 'ubi9/ubi': ['latest', '9.4'] },
+  names: [REGISTRY_NAME, SSO_NAME],
+  inputs: { images: 'ubi9/ubi:latest' },
+  // The proxy's password is looked for in every run, whether or not the run was given it.
+  secrets: [
+    PROXY_PASSWORD,
+    PROXY_PASSWORD_IN_URL,
+    encodeURIComponent(PROXY_PASSWORD_IN_URL),
+    basic(PROXY_USER, PROXY_PASSWORD),
+  ],
+  closeServers: 'after-each',
 })
 
 /** The fake registry and, in front of it, a proxy that resolves the test names to 127.0.0.1. */
 async function network(proxyOptions: ProxyOptions = {}): Promise<{
-  fake: Fake
+  fake: FakeRedHat
   proxy: ConnectProxy
   registry: string
 }> {
-  const fake = servers.add(
-    await startFakeRedHat({ tls, users: { [USER]: PASSWORD }, images: IMAGES }),
-  )
-  const proxy = servers.add(
+  const fake = await e2e.fakeRedHat()
+  const proxy = e2e.servers.add(
     await startConnectProxy({
       hosts: { [REGISTRY_NAME]: '127.0.0.1', [SSO_NAME]: '127.0.0.1' },
       ...proxyOptions,
@@ -91,45 +68,49 @@ async function network(proxyOptions: ProxyOptions = {}): Promise<{
   return { fake, proxy, registry: `${REGISTRY_NAME}:${fake.port}` }
 }
 
-/** Runs dist/index.js with step debug logging on, trusting the test CA. */
-function act(
-  inputs: Record<string, string>,
-  env: Record<string, string | undefined> = {},
-): Promise<Run> {
-  return runDebug({
-    inputs: {
-      username: USER,
-      password: PASSWORD,
-      images: 'ubi9/ubi:latest',
-      retries: '0',
-      timeout: '5',
-      ...inputs,
-    },
-    env,
-    caPath: tls.caPath,
-  })
-}
+const report = parseReport
 
 /**
- * No secret anywhere a person or a later step could read it (see expectNoSecrets). The proxy's
- * password is checked in every run, whether or not the run was given it.
+ * What reached the servers: the registry's three requests (the challenge, /v2/ with the token, the
+ * manifest) under the registry's name, which only the proxy resolves, and the token request under
+ * `tokenHost`; and what the proxy saw: a CONNECT, answered 200, to each name in `proxied`, with
+ * `sentCredentials`. How many CONNECTs there were is the HTTP agent's choice (it may reuse a
+ * tunnel): one per name at least, one per proxied request at most.
  */
-function expectNoLeak(run: Run, tokens: string[] = []): void {
-  expectNoSecrets(run, [PASSWORD, BASIC, encodeURIComponent(PASSWORD), ...PROXY_SECRETS, ...tokens])
+function expectThroughProxy(
+  { fake, proxy, registry }: Awaited<ReturnType<typeof network>>,
+  tokenHost: string,
+  proxied: string[],
+  sentCredentials = false,
+): void {
+  // The whole pull's check: the door, the index, the platform's manifest, its config blob (the
+  // fake serves blobs itself). The authenticated /v2/ and the index go out together: sorted.
+  const image = fakeImage('ubi9/ubi', 'latest')
+  const seen = fake.requests.map((r) => `${r.method} ${r.url.split('?')[0]} ${r.headers.host}`)
+  expect(seen.slice(0, 2)).toEqual([`GET /v2/ ${registry}`, `GET ${TOKEN_PATH} ${tokenHost}`])
+  expect(seen.slice(2).sort()).toEqual(
+    [
+      `GET /v2/ ${registry}`,
+      `GET /v2/ubi9/ubi/manifests/latest ${registry}`,
+      `GET /v2/ubi9/ubi/manifests/${image.manifest.digest} ${registry}`,
+      `GET /v2/ubi9/ubi/blobs/${image.config.digest} ${registry}`,
+    ].sort(),
+  )
+  const requests = fake.requests.filter((r) => proxied.includes(r.headers.host ?? '')).length
+  expect(proxy.connects.length).toBeGreaterThanOrEqual(proxied.length)
+  expect(proxy.connects.length).toBeLessThanOrEqual(requests)
+  expect(new Set(proxy.connects.map((c) => c.target))).toEqual(new Set(proxied))
+  for (const c of proxy.connects) {
+    expect(c).toEqual({ target: c.target, authorized: true, sentCredentials, status: 200 })
+  }
 }
-
-const report = parseReport<Report>
 
 describe('through the proxy', () => {
   test('proxy from the proxy input: ok; the registry goes through it, the loopback realm goes direct', async () => {
-    const { fake, proxy, registry } = await network()
-    const run = await act({ registry, proxy: proxy.url })
-    expectOutputs(
-      run,
-      { result: 'ok', 'pull-ready': 'true', 'sso-status': '200', 'registry-status': '200' },
-      0,
-    )
-    expect(verdict(run)).toBe('## ✅ Pulls will succeed')
+    const setup = await network()
+    const { fake, proxy, registry } = setup
+    const run = await e2e.act({ registry, proxy: proxy.url })
+    expectPullReady(run)
     expect(run.summary).toContain(`- Proxy: \`${proxy.url}\` from the \`proxy\` input\n`)
     expect(report(run).routes).toEqual([
       { host: registry, via: 'proxy', reason: 'proxy from the proxy input' },
@@ -141,23 +122,16 @@ describe('through the proxy', () => {
       schemeAssumed: false,
     })
     // The registry's requests really crossed the proxy, and only they did.
-    expect(proxy.connects.length).toBeGreaterThan(0)
-    expect(proxy.connects.every((c) => c.target === registry && c.status === 200)).toBe(true)
-    expect(fake.requests.find((r) => r.url.includes('/manifests/'))?.headers.host).toBe(registry)
-    expect(fake.requests.find((r) => r.url.startsWith(TOKEN_PATH))?.headers.host).toBe(fake.host)
-    expectNoLeak(run, fake.issuedTokens)
+    expectThroughProxy(setup, fake.host, [registry])
+    e2e.expectNoLeak(run)
   })
 
   test('auth-url on a name only the proxy resolves: the token service goes through the proxy too', async () => {
-    const { fake, proxy, registry } = await network()
+    const setup = await network()
+    const { fake, proxy, registry } = setup
     const authUrl = `https://${SSO_NAME}:${fake.port}${TOKEN_PATH}`
-    const run = await act({ registry, proxy: proxy.url, 'auth-url': authUrl })
-    expectOutputs(
-      run,
-      { result: 'ok', 'pull-ready': 'true', 'sso-status': '200', 'registry-status': '200' },
-      0,
-    )
-    expect(verdict(run)).toBe('## ✅ Pulls will succeed')
+    const run = await e2e.act({ registry, proxy: proxy.url, 'auth-url': authUrl })
+    expectPullReady(run)
     expect(run.summary).toContain(`- Proxy: \`${proxy.url}\` from the \`proxy\` input\n`)
     const sso = `${SSO_NAME}:${fake.port}`
     expect(report(run).routes).toEqual([
@@ -168,22 +142,17 @@ describe('through the proxy', () => {
       host: sso,
       via: 'proxy',
     })
-    expect(proxy.connects.map((c) => c.target)).toContain(sso)
-    expect(fake.requests.find((r) => r.url.startsWith(TOKEN_PATH))?.headers.host).toBe(sso)
-    expectNoLeak(run, fake.issuedTokens)
+    expectThroughProxy(setup, sso, [registry, sso])
+    e2e.expectNoLeak(run)
   })
 
   test.each(['https_proxy', 'HTTPS_PROXY'])(
     'proxy from the %s variable: ok, and the summary names the variable',
     async (variable) => {
-      const { fake, proxy, registry } = await network()
-      const run = await act({ registry }, { [variable]: proxy.url })
-      expectOutputs(
-        run,
-        { result: 'ok', 'pull-ready': 'true', 'sso-status': '200', 'registry-status': '200' },
-        0,
-      )
-      expect(verdict(run)).toBe('## ✅ Pulls will succeed')
+      const setup = await network()
+      const { fake, proxy, registry } = setup
+      const run = await e2e.act({ registry }, { [variable]: proxy.url })
+      expectPullReady(run)
       expect(run.summary).toContain(
         `- Proxy: \`${proxy.url}\` from the \`${variable}\` environment variable\n`,
       )
@@ -192,20 +161,16 @@ describe('through the proxy', () => {
         { host: fake.host, via: 'direct', reason: 'loopback is never proxied' },
       ])
       expect(report(run).proxy.source).toBe(variable)
-      expect(proxy.connects.length).toBeGreaterThan(0)
-      expectNoLeak(run, fake.issuedTokens)
+      expectThroughProxy(setup, fake.host, [registry])
+      e2e.expectNoLeak(run)
     },
   )
 
   test('a proxy without a scheme is used as http://, with a warning', async () => {
-    const { fake, proxy, registry } = await network()
-    const run = await act({ registry, proxy: proxy.host })
-    expectOutputs(
-      run,
-      { result: 'ok', 'pull-ready': 'true', 'sso-status': '200', 'registry-status': '200' },
-      0,
-    )
-    expect(verdict(run)).toBe('## ✅ Pulls will succeed')
+    const setup = await network()
+    const { fake, proxy, registry } = setup
+    const run = await e2e.act({ registry, proxy: proxy.host })
+    expectPullReady(run)
     expect(run.stdout).toContain(
       `::warning::The proxy has no scheme; it is used as http://${proxy.host}, as curl and Go do`,
     )
@@ -218,23 +183,19 @@ describe('through the proxy', () => {
       via: 'proxy',
       reason: 'proxy from the proxy input',
     })
-    expect(proxy.connects.length).toBeGreaterThan(0)
-    expectNoLeak(run, fake.issuedTokens)
+    expectThroughProxy(setup, fake.host, [registry])
+    e2e.expectNoLeak(run)
   })
 
   test('a proxy that wants credentials, given them percent-encoded in the URL: ok, and its password is nowhere', async () => {
     const credentials = { user: PROXY_USER, password: PROXY_PASSWORD }
-    const { fake, proxy, registry } = await network({ credentials })
-    const run = await act({
+    const setup = await network({ credentials })
+    const { fake, proxy, registry } = setup
+    const run = await e2e.act({
       registry,
       proxy: `http://${PROXY_USER}:${PROXY_PASSWORD_IN_URL}@${proxy.host}`,
     })
-    expectOutputs(
-      run,
-      { result: 'ok', 'pull-ready': 'true', 'sso-status': '200', 'registry-status': '200' },
-      0,
-    )
-    expect(verdict(run)).toBe('## ✅ Pulls will succeed')
+    expectPullReady(run)
     expect(run.summary).toContain(`- Proxy: \`${proxy.url}\` from the \`proxy\` input\n`)
     expect(report(run).proxy.url).toBe(proxy.url)
     expect(report(run).routes[0]).toEqual({
@@ -242,21 +203,16 @@ describe('through the proxy', () => {
       via: 'proxy',
       reason: 'proxy from the proxy input',
     })
-    expect(proxy.connects.length).toBeGreaterThan(0)
-    expect(proxy.connects.every((c) => c.authorized && c.status === 200)).toBe(true)
-    expectNoLeak(run, fake.issuedTokens)
+    expectThroughProxy(setup, fake.host, [registry], true)
+    e2e.expectNoLeak(run)
   })
 })
 
 describe('the proxy in the way', () => {
   test('the proxy refuses the registry host (403): proxy-error naming the host to allow', async () => {
     const { fake, proxy, registry } = await network({ deny: [REGISTRY_NAME] })
-    const run = await act({ registry, proxy: proxy.url })
-    expectOutputs(
-      run,
-      { result: 'proxy-error', 'pull-ready': 'false', 'sso-status': '', 'registry-status': '' },
-      1,
-    )
+    const run = await e2e.act({ registry, proxy: proxy.url })
+    expectNoAnswer(run, 'proxy-error')
     expect(verdict(run)).toBe('## ❌ Pulls will fail: the proxy failed')
     expect(run.outputs.message).toContain('403')
     expect(run.outputs.message).toContain(
@@ -268,23 +224,19 @@ describe('the proxy in the way', () => {
     ])
     expect(report(run).checks.find((c) => c.id === 'ping')?.atProxy).toBe(true)
     expect(proxy.connects[0]).toMatchObject({ target: registry, status: 403 })
-    expect(fake.requests).toHaveLength(0)
-    expectNoLeak(run, fake.issuedTokens)
+    expect(requestLines(fake.requests)).toEqual([])
+    e2e.expectNoLeak(run)
   })
 
   test('the proxy refuses the token host only: proxy-error naming the token host too', async () => {
     const { fake, proxy, registry } = await network({ deny: [SSO_NAME] })
     const sso = `${SSO_NAME}:${fake.port}`
-    const run = await act({
+    const run = await e2e.act({
       registry,
       proxy: proxy.url,
       'auth-url': `https://${sso}${TOKEN_PATH}`,
     })
-    expectOutputs(
-      run,
-      { result: 'proxy-error', 'pull-ready': 'false', 'sso-status': '', 'registry-status': '' },
-      1,
-    )
+    expectNoAnswer(run, 'proxy-error')
     expect(verdict(run)).toBe('## ❌ Pulls will fail: the proxy failed')
     expect(run.outputs.message).toContain(`\`${sso}\``)
     expect(report(run).routes.map((r) => [r.host, r.via])).toEqual([
@@ -293,23 +245,14 @@ describe('the proxy in the way', () => {
     ])
     expect(proxy.connects.find((c) => c.target === sso)?.status).toBe(403)
     expect(fake.requests.some((r) => r.url.startsWith(TOKEN_PATH))).toBe(false)
-    expectNoLeak(run, fake.issuedTokens)
+    e2e.expectNoLeak(run)
   })
 
   test('the proxy wants credentials and gets none (407): proxy-auth-required', async () => {
     const credentials = { user: PROXY_USER, password: PROXY_PASSWORD }
     const { fake, proxy, registry } = await network({ credentials })
-    const run = await act({ registry, proxy: proxy.url })
-    expectOutputs(
-      run,
-      {
-        result: 'proxy-auth-required',
-        'pull-ready': 'false',
-        'sso-status': '',
-        'registry-status': '',
-      },
-      1,
-    )
+    const run = await e2e.act({ registry, proxy: proxy.url })
+    expectNoAnswer(run, 'proxy-auth-required')
     expect(verdict(run)).toBe('## ❌ Pulls will fail: the proxy wants credentials')
     expect(run.summary).toContain(`- Proxy: \`${proxy.url}\` from the \`proxy\` input\n`)
     expect(report(run).routes).toEqual([
@@ -321,37 +264,29 @@ describe('the proxy in the way', () => {
       authorized: false,
       status: 407,
     })
-    expect(fake.requests).toHaveLength(0)
-    expectNoLeak(run, fake.issuedTokens)
+    expect(requestLines(fake.requests)).toEqual([])
+    e2e.expectNoLeak(run)
   })
 
   test('the proxy is down (a closed port): proxy-error', async () => {
     const { fake, registry } = await network()
     const proxyUrl = `http://127.0.0.1:${await closedPort()}`
-    const run = await act({ registry, proxy: proxyUrl })
-    expectOutputs(
-      run,
-      { result: 'proxy-error', 'pull-ready': 'false', 'sso-status': '', 'registry-status': '' },
-      1,
-    )
+    const run = await e2e.act({ registry, proxy: proxyUrl })
+    expectNoAnswer(run, 'proxy-error')
     expect(verdict(run)).toBe('## ❌ Pulls will fail: the proxy failed')
     expect(run.outputs.message).toContain(`cannot reach the proxy ${proxyUrl}`)
     expect(run.summary).toContain(`- Proxy: \`${proxyUrl}\` from the \`proxy\` input\n`)
     expect(report(run).routes).toEqual([
       { host: registry, via: 'proxy', reason: 'proxy from the proxy input' },
     ])
-    expect(fake.requests).toHaveLength(0)
-    expectNoLeak(run)
+    expect(requestLines(fake.requests)).toEqual([])
+    e2e.expectNoLeak(run)
   })
 
   test('a proxy that accepts the CONNECT and never answers: proxy-error within the timeout', async () => {
     const { fake, proxy, registry } = await network({ silent: true })
-    const run = await act({ registry, proxy: proxy.url, timeout: '2', retries: '0' })
-    expectOutputs(
-      run,
-      { result: 'proxy-error', 'pull-ready': 'false', 'sso-status': '', 'registry-status': '' },
-      1,
-    )
+    const run = await e2e.act({ registry, proxy: proxy.url, timeout: '2', retries: '0' })
+    expectNoAnswer(run, 'proxy-error')
     expect(verdict(run)).toBe('## ❌ Pulls will fail: the proxy failed')
     expect(run.outputs.message).toContain('did not answer the CONNECT')
     expect(run.summary).toContain(`- Proxy: \`${proxy.url}\` from the \`proxy\` input\n`)
@@ -361,16 +296,16 @@ describe('the proxy in the way', () => {
     expect(proxy.connects).toEqual([
       { target: registry, authorized: true, sentCredentials: false, status: null },
     ])
-    expect(fake.requests).toHaveLength(0)
+    expect(requestLines(fake.requests)).toEqual([])
     expect(run.durationMs).toBeLessThan(8000) // a hang would hit the harness's 30 s kill
-    expectNoLeak(run)
+    e2e.expectNoLeak(run)
   })
 
   test('a proxy URL whose password holds a stray %: invalid-input naming the proxy', async () => {
     const credentials = { user: PROXY_USER, password: '100%' }
     const { proxy, registry } = await network({ credentials })
-    const run = await act({ registry, proxy: `http://${PROXY_USER}:100%@${proxy.host}` })
-    expectOutputs(run, { result: 'invalid-input', 'pull-ready': 'false' }, 1)
+    const run = await e2e.act({ registry, proxy: `http://${PROXY_USER}:100%@${proxy.host}` })
+    expectNoAnswer(run, 'invalid-input')
     expect(run.outputs.message).toMatch(/^Invalid proxy in the proxy input/)
     expect(proxy.connects).toHaveLength(0)
   })
@@ -379,32 +314,24 @@ describe('the proxy in the way', () => {
 describe('around the proxy', () => {
   test('no proxy at all: the runner cannot resolve the name, dns-error', async () => {
     const { fake, proxy, registry } = await network()
-    const run = await act({ registry })
-    expectOutputs(
-      run,
-      { result: 'dns-error', 'pull-ready': 'false', 'sso-status': '', 'registry-status': '' },
-      1,
-    )
+    const run = await e2e.act({ registry })
+    expectNoAnswer(run, 'dns-error')
     expect(verdict(run)).toBe('## ❌ Pulls will fail: a host name does not resolve')
     expect(run.summary).toContain('- Proxy: none configured')
     expect(report(run).routes).toEqual([
       { host: registry, via: 'direct', reason: 'no proxy is configured' },
     ])
     expect(proxy.connects).toHaveLength(0)
-    expect(fake.requests).toHaveLength(0)
-    expectNoLeak(run)
+    expect(requestLines(fake.requests)).toEqual([])
+    e2e.expectNoLeak(run)
   })
 
   test.each(['.proxied.test', '*.proxied.test'])(
     'no_proxy %s covers the registry: direct, so dns-error, and the route says why',
     async (entry) => {
       const { fake, proxy, registry } = await network()
-      const run = await act({ registry, proxy: proxy.url }, { no_proxy: `localhost,${entry}` })
-      expectOutputs(
-        run,
-        { result: 'dns-error', 'pull-ready': 'false', 'sso-status': '', 'registry-status': '' },
-        1,
-      )
+      const run = await e2e.act({ registry, proxy: proxy.url }, { no_proxy: `localhost,${entry}` })
+      expectNoAnswer(run, 'dns-error')
       expect(verdict(run)).toBe('## ❌ Pulls will fail: a host name does not resolve')
       expect(run.summary).toContain(`- Proxy: \`${proxy.url}\` from the \`proxy\` input\n`)
       expect(run.summary).toContain(`- \`no_proxy\`: \`localhost,${entry}\``)
@@ -412,18 +339,18 @@ describe('around the proxy', () => {
         { host: registry, via: 'direct', reason: `no_proxy entry '${entry}'` },
       ])
       expect(proxy.connects).toHaveLength(0)
-      expect(fake.requests).toHaveLength(0)
-      expectNoLeak(run)
+      expect(requestLines(fake.requests)).toEqual([])
+      e2e.expectNoLeak(run)
     },
   )
 })
 
 describe('the loopback proxy itself', () => {
   test('a plain request gets 405; close() ends an open tunnel on both sides', async () => {
-    const target = await startFakeRedHat({ tls })
-    servers.add(target)
-    const proxy = await startConnectProxy({ hosts: { [REGISTRY_NAME]: '127.0.0.1' } })
-    servers.add(proxy)
+    const target = await e2e.fakeRedHat()
+    const proxy = e2e.servers.add(
+      await startConnectProxy({ hosts: { [REGISTRY_NAME]: '127.0.0.1' } }),
+    )
 
     const plain = await new Promise<number | undefined>((resolve, reject) =>
       http.get(`${proxy.url}/v2/`, (res) => resolve(res.resume().statusCode)).on('error', reject),

@@ -258,10 +258,11 @@ describe('routeFor', () => {
     ['127.0.0.1', 'https://127.0.0.1:5000/v2/'],
     ['localhost', 'http://localhost:8080/auth'],
     ['[::1]', 'https://[::1]:5000/v2/'],
-  ])('loopback %s is always direct, with a reason mentioning loopback', (_host, href) => {
-    const route = routeFor(new URL(href), proxied({}))
-    expect(route.via).toBe('direct')
-    expect(route.reason).toMatch(/loopback/)
+  ])('loopback %s is always direct, with the reason the report shows', (_host, href) => {
+    expect(routeFor(new URL(href), proxied({}))).toEqual({
+      via: 'direct',
+      reason: 'loopback is never proxied',
+    })
   })
 })
 

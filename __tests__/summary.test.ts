@@ -90,15 +90,35 @@ test('success: the verdict line, the path diagram and the checks table', () => {
   expect(md).not.toContain('How to fix')
 })
 
-test.each(RESULT_CODES.filter((c) => c !== 'ok'))(
-  '%s: a verdict with its reason and a How to fix section',
-  (code) => {
-    const md = renderSummary(report({ pullReady: false, result: code, message: 'It failed.' }))
-    expect(md.split('\n')[0]).toMatch(/^## ❌ Pulls will fail: \S/)
-    expect(md).toContain(`### How to fix (\`${code}\`)`)
-    expect(md.split('### How to fix')[1].trim().split('\n').length).toBeGreaterThan(0)
-  },
-)
+const FAILURES = RESULT_CODES.filter((c) => c !== 'ok')
+
+/** The steps of the summary's "How to fix" section: its `- ` lines, without the dash. */
+function fixSteps(md: string): string[] {
+  const section = md.split(/^### How to fix .*$/m)[1] ?? ''
+  return section
+    .split('\n')
+    .filter((line) => line.startsWith('- '))
+    .map((line) => line.slice(2).trim())
+}
+
+test.each(FAILURES)('%s: a verdict with its reason and a How to fix section', (code) => {
+  const md = renderSummary(report({ pullReady: false, result: code, message: 'It failed.' }))
+  expect(md.split('\n')[0]).toMatch(/^## ❌ Pulls will fail: \S/)
+  expect(md).toContain(`### How to fix (\`${code}\`)`)
+  // At least one step, and no step without words (a fix whose text went missing).
+  const steps = fixSteps(md)
+  expect(steps.length).toBeGreaterThanOrEqual(1)
+  for (const step of steps) expect(step).toMatch(/[a-z]{3}/)
+})
+
+test('each failure has a fix of its own: no two codes share their steps', () => {
+  const fixes = FAILURES.map((code) =>
+    fixSteps(renderSummary(report({ pullReady: false, result: code, message: 'It failed.' }))).join(
+      '\n',
+    ),
+  )
+  expect(new Set(fixes).size).toBe(FAILURES.length)
+})
 
 test('a failed hop is marked failed in the diagram, with its status', () => {
   const r = report({ pullReady: false, result: 'invalid-credentials', message: 'No.' })

@@ -3,10 +3,20 @@
  * bring), pinned, without install scripts, under permissive licences that dist/licenses.txt
  * lists, and the bundle loads nothing but Node's own modules. The vulnerability audit needs the
  * registry's advisory service, so it is a separate script (scripts/audit.sh) that CI runs.
+ * A dependency's source and the bundle are read by their syntax, not their layout: a release that
+ * is only reformatted passes, one that loads or calls something new fails.
  */
 import { accessSync, constants, readdirSync, readFileSync } from 'node:fs'
 import { isBuiltin } from 'node:module'
 import { join } from 'node:path'
+import {
+  callersOf,
+  importsOf,
+  moduleLoads,
+  parseJs,
+  usesOf,
+  type Source,
+} from './support/js-source.js'
 
 const ROOT = process.cwd()
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8')
@@ -111,33 +121,91 @@ describe('dist/', () => {
   })
 
   test('the bundle loads nothing but Node built-in modules (no node_modules at run time)', () => {
-    const bundle = read('dist/index.js')
-    const loaded = [
-      ...bundle.matchAll(/createRequire\(import\.meta\.url\)\("([^"]+)"\)/g),
-      ...bundle.matchAll(/^import\s[^'"]*?from\s+["']([^"']+)["']/gm),
-      ...bundle.matchAll(/\brequire\(["']([^"'./][^"']*)["']\)/g),
-    ].map((m) => m[1])
-    expect(loaded.length).toBeGreaterThan(0)
-    expect([...new Set(loaded)].filter((name) => !isBuiltin(name))).toEqual([])
+    // Every load, read from the syntax: a module named by anything but a string is "(computed)",
+    // which is no built-in, so it fails here too.
+    const loaded = new Set(moduleLoads(parseJs(read('dist/index.js'))))
+    expect([...loaded].filter((name) => !isBuiltin(name))).toEqual([])
+    // The reading found the loads it must: the network modules every check goes through. Which
+    // other built-ins the bundle loads is the source's business, so the list is not pinned.
+    for (const name of ['http', 'https', 'net', 'tls']) expect(loaded).toContain(name)
   })
 })
+
+/** How a module uses undici: the imports, where what they bind is used, who reaches it. */
+function undiciUse(source: Source): { imports: string[]; uses: string[]; callers: string[] } {
+  const { ways, names } = importsOf(source, 'undici')
+  return {
+    imports: ways,
+    uses: usesOf(source, names),
+    callers: callersOf(source, '_getProxyAgentDispatcher'),
+  }
+}
+
+/** What @actions/http-client does with undici today: the premise of leaving undici out. */
+const HTTP_CLIENT_UNDICI = {
+  imports: ['import { ProxyAgent }'],
+  uses: ['new ProxyAgent in _getProxyAgentDispatcher'],
+  callers: ['getAgentDispatcher'],
+}
 
 describe('undici, left out of the bundle', () => {
   const httpClient = read('node_modules/@actions/http-client/lib/index.js')
 
   test('is used by @actions/http-client only to build a ProxyAgent for getAgentDispatcher', () => {
-    expect(
-      [...httpClient.matchAll(/^import[^;]*from\s+['"]undici['"]/gm)].map((m) => m[0]),
-    ).toEqual(["import { ProxyAgent } from 'undici'"])
-    // ProxyAgent is named at its import and at one `new`, inside _getProxyAgentDispatcher, which
-    // only getAgentDispatcher calls; the action calls neither.
-    expect(httpClient.match(/\bProxyAgent\b/g)).toHaveLength(2)
-    const method = httpClient.slice(httpClient.indexOf('    _getProxyAgentDispatcher('))
-    expect(method.slice(0, method.indexOf('\n    }\n'))).toContain('new ProxyAgent(')
-    expect(httpClient.match(/_getProxyAgentDispatcher\(/g)).toHaveLength(2)
-    expect(httpClient.slice(httpClient.indexOf('    getAgentDispatcher('))).toMatch(
-      /^ {4}getAgentDispatcher\([^]*?this\._getProxyAgentDispatcher\(/,
-    )
+    // ProxyAgent is imported, and built once, inside _getProxyAgentDispatcher, which only
+    // getAgentDispatcher calls; the action calls neither (below).
+    expect(undiciUse(parseJs(httpClient))).toEqual(HTTP_CLIENT_UNDICI)
+  })
+
+  test('the bundle calls getAgentDispatcher nowhere, so the stand-in is never built', () => {
+    const bundle = parseJs(read('dist/index.js'))
+    expect(callersOf(bundle, 'getAgentDispatcher')).toEqual([])
+    expect(callersOf(bundle, '_getProxyAgentDispatcher')).toEqual(['getAgentDispatcher'])
+    // The stand-in is declared, and built only there.
+    expect(usesOf(bundle, ['ProxyAgent'])).toEqual(['new ProxyAgent in _getProxyAgentDispatcher'])
+  })
+
+  test('the reading itself: a reformatted copy reads the same, a changed one does not', () => {
+    const reformatted = httpClient
+      .replace(/^(?: {4})+/gm, (indent) => '\t'.repeat(indent.length / 4))
+      .replace(/\{ /g, '{')
+      .replace(/ \}/g, '}')
+      .replace(/'undici'/g, '"undici"')
+    expect(reformatted).not.toMatch(/^ {4}\S/m) // what the tests matched on before is gone
+    expect(undiciUse(parseJs(reformatted))).toEqual(HTTP_CLIENT_UNDICI)
+
+    const changed: [string, Partial<typeof HTTP_CLIENT_UNDICI>][] = [
+      [
+        'export function elsewhere() { return new ProxyAgent({}) }',
+        { uses: [...HTTP_CLIENT_UNDICI.uses, 'new ProxyAgent in elsewhere'] },
+      ],
+      [
+        'export const Kept = ProxyAgent',
+        { uses: [...HTTP_CLIENT_UNDICI.uses, 'ProxyAgent in (top level)'] },
+      ],
+      [
+        'export function elsewhere(client) { return client._getProxyAgentDispatcher() }',
+        { callers: [...HTTP_CLIENT_UNDICI.callers, 'elsewhere'] },
+      ],
+      [
+        "export function elsewhere(client) { return client['_getProxyAgentDispatcher']() }",
+        { callers: [...HTTP_CLIENT_UNDICI.callers, 'elsewhere'] },
+      ],
+      [
+        "const { Agent } = require('undici')",
+        { imports: [...HTTP_CLIENT_UNDICI.imports, 'require'] },
+      ],
+      [
+        "import { Agent as A } from 'undici'",
+        { imports: [...HTTP_CLIENT_UNDICI.imports, 'import { Agent as A }'] },
+      ],
+    ]
+    for (const [line, difference] of changed) {
+      expect({ line, use: undiciUse(parseJs(`${httpClient}\n${line}\n`)) }).toEqual({
+        line,
+        use: { ...HTTP_CLIENT_UNDICI, ...difference },
+      })
+    }
   })
 
   test('is imported by no other runtime package', () => {

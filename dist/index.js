@@ -5287,7 +5287,6 @@ async function resolveCredentials(ctx, registry, repository) {
 }
 function basic(ctx, username, password) {
     const encoded = Buffer.from(`${username}:${password}`).toString('base64');
-    ctx.deps.onSecret(password);
     ctx.deps.onSecret(encoded);
     return `Basic ${encoded}`;
 }
@@ -5502,6 +5501,13 @@ function configSecrets(config) {
     const secrets = [];
     if (config.credentials)
         secrets.push(config.credentials.password);
+    for (const file of config.authFiles?.files ?? [])
+        for (const entry of file.entries.values()) {
+            if (entry.password)
+                secrets.push(entry.password);
+            if (entry.identityToken)
+                secrets.push(entry.identityToken);
+        }
     const proxy = config.proxy.url;
     if (proxy?.password) {
         secrets.push(proxy.password);

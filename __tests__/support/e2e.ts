@@ -86,6 +86,25 @@ export function expectNoSecrets(
   }
 }
 
+/** A request as the test servers record it. */
+type Recorded = { method: string; url: string; headers: { authorization?: string } }
+
+/**
+ * Requests as `METHOD /path?query` lines, headers left out: what a failing expect prints, so that
+ * it never prints a credential a request carried.
+ */
+export function requestLines(requests: Recorded[]): string[] {
+  return requests.map((r) => `${r.method} ${r.url}`)
+}
+
+/**
+ * For each request, whether its Authorization header is `expected` (undefined: none): compared
+ * here, so that a failing expect prints true and false rather than the header's secret.
+ */
+export function authorizationIs(requests: Recorded[], expected: string | undefined): boolean[] {
+  return requests.map((r) => r.headers.authorization === expected)
+}
+
 /** The raw `::add-mask::` lines of a run's stdout. */
 export function maskLines(run: Run): string[] {
   return run.stdout.split('\n').filter((line) => line.startsWith(ADD_MASK))
@@ -112,8 +131,80 @@ export function verdict(run: Run): string {
   return run.summary.split('\n')[0]
 }
 
+/** A finding of a check or an image: the result code it stands for, and what happened. */
+export type ReportFinding = { code: string; detail: string }
+
+/** One step of the procedure as the report shows it (`ping`, `token`, `registry`). */
+export type ReportCheck = {
+  id: string
+  title: string
+  host: string
+  request: string
+  outcome: string
+  status?: number
+  attempts?: number
+  finding?: ReportFinding
+  via?: 'direct' | 'proxy'
+  /** The failure happened at the proxy, not at `host`. */
+  atProxy?: boolean
+}
+
+/** One image as the report shows it. */
+export type ReportImage = {
+  image: string
+  name: string
+  registry: string
+  repository: string
+  reference: string
+  anonymous: boolean
+  outcome: string
+  status?: number
+  digest?: string
+  finding?: ReportFinding
+  registryMessage?: string
+  rateLimit?: { limit?: number; remaining?: number; windowSeconds?: number; source?: string }
+}
+
+/** Which way a host went, and why. */
+export type ReportRoute = { host: string; via: 'direct' | 'proxy'; reason: string }
+
+/**
+ * The `report` output as the tests read it: the fields a workflow can read with `fromJSON`, written
+ * from that JSON rather than imported from the source's types, so that what a test reads is what a
+ * user reads, whatever the source calls it inside. Timings are left out: no test can assert them.
+ */
+export type Report = {
+  registry: string
+  pullReady: boolean
+  result: string
+  message: string
+  failedHop?: string
+  failedHost?: string
+  checks: ReportCheck[]
+  images: ReportImage[]
+  ssoStatus?: number
+  registryStatus?: number
+  tokenExpiresIn?: number
+  auth: {
+    scheme: string
+    credentials: string
+    realm?: string
+    realmSource?: string
+    discoveredRealm?: string
+  }
+  proxy: {
+    url?: string
+    source: string
+    schemeAssumed: boolean
+    noProxy: string[]
+    noProxySource?: string
+  }
+  routes: ReportRoute[]
+  notes: string[]
+}
+
 /** The `report` output, parsed. */
-export function parseReport<T>(run: Run): T {
+export function parseReport<T = Report>(run: Run): T {
   return JSON.parse(run.outputs.report) as T
 }
 
@@ -126,4 +217,22 @@ export function howToFix(run: Run): string {
 export function expectOutputs(run: Run, expected: Record<string, string>, code: number): void {
   expect(run.outputs).toMatchObject(expected)
   expect(run.code).toBe(code)
+}
+
+/** Pulls will succeed: exit 0, `ok`, the token service and the registry said 200, and the verdict. */
+export function expectPullReady(run: Run): void {
+  expectOutputs(
+    run,
+    { result: 'ok', 'pull-ready': 'true', 'sso-status': '200', 'registry-status': '200' },
+    0,
+  )
+  expect(verdict(run)).toBe('## ✅ Pulls will succeed')
+}
+
+/**
+ * The run ended in `result` (exit 1) before the token service or the registry answered anything:
+ * stopped at the proxy, at a name, at a connection. Neither status output is set.
+ */
+export function expectNoAnswer(run: Run, result: string): void {
+  expectOutputs(run, { result, 'pull-ready': 'false', 'sso-status': '', 'registry-status': '' }, 1)
 }

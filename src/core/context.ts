@@ -208,6 +208,11 @@ export class RunContext {
 function configSecrets(config: PreflightConfig): string[] {
   const secrets: string[] = []
   if (config.credentials) secrets.push(config.credentials.password)
+  for (const file of config.authFiles?.files ?? [])
+    for (const entry of file.entries.values()) {
+      if (entry.password) secrets.push(entry.password)
+      if (entry.identityToken) secrets.push(entry.identityToken)
+    }
   const proxy = config.proxy.url
   if (proxy?.password) {
     secrets.push(proxy.password)

@@ -80,7 +80,6 @@ export async function resolveCredentials(
 
 function basic(ctx: RunContext, username: string, password: string): string {
   const encoded = Buffer.from(`${username}:${password}`).toString('base64')
-  ctx.deps.onSecret(password)
   ctx.deps.onSecret(encoded)
   return `Basic ${encoded}`
 }
