@@ -4016,11 +4016,12 @@ function registriesOf(auth) {
  * registry, the credentials docker would use and those podman would use, compared; where they
  * differ, a warning naming both files. Secrets are compared, never shown.
  */
-function engineMismatches(engine, env, registries, mine) {
+function engineMismatches(engine, env, registries, mine, onSecret) {
     const other = engine === 'docker' ? 'podman' : 'docker';
     let theirs;
     try {
-        theirs = readAuthFiles(other, env, () => { });
+        // Only compared, but read all the same: its secrets are masked like any other.
+        theirs = readAuthFiles(other, env, onSecret);
     }
     catch {
         // The other engine's files are only compared; one that cannot be read is not this run's problem.
@@ -4458,7 +4459,7 @@ function parseAuthFileInput(value, env, onSecret, context) {
             ...context.images.map((i) => ({ registry: i.registry, repository: i.repository })),
             ...extraRegistries.map((r) => ({ registry: r })),
         ].filter((c, n, all) => all.findIndex((d) => d.registry === c.registry) === n);
-        context.warnings.push(...engineMismatches(files.engine, env, checked, files));
+        context.warnings.push(...engineMismatches(files.engine, env, checked, files, onSecret));
     }
     return { files, registry, extraRegistries, skipped };
 }

@@ -107,11 +107,13 @@ export function engineMismatches(
   env: NodeJS.ProcessEnv,
   registries: { registry: string; repository?: string }[],
   mine: AuthFiles,
+  onSecret: (secret: string) => void,
 ): string[] {
   const other: Engine = engine === 'docker' ? 'podman' : 'docker'
   let theirs: AuthFiles
   try {
-    theirs = readAuthFiles(other, env, () => {})
+    // Only compared, but read all the same: its secrets are masked like any other.
+    theirs = readAuthFiles(other, env, onSecret)
   } catch {
     // The other engine's files are only compared; one that cannot be read is not this run's problem.
     return []

@@ -410,7 +410,7 @@ function parseAuthFileInput(
       ...context.images.map((i) => ({ registry: i.registry, repository: i.repository })),
       ...extraRegistries.map((r) => ({ registry: r })),
     ].filter((c, n, all) => all.findIndex((d) => d.registry === c.registry) === n)
-    context.warnings.push(...engineMismatches(files.engine, env, checked, files))
+    context.warnings.push(...engineMismatches(files.engine, env, checked, files, onSecret))
   }
   return { files, registry, extraRegistries, skipped }
 }
