@@ -1,6 +1,6 @@
 // Loopback imitations of the registries people pull from, each answering as the real one does
 // (challenges, token services, status codes, error bodies, Docker Hub's rate-limit headers), as
-// recorded in /work/shared/notes/registry-facts.md and in the public issue threads quoted there:
+// the distribution token spec, the registries' documentation and public issue threads record it:
 //   registry.redhat.io (+ the legacy sso.redhat.com realm), registry.connect.redhat.com,
 //   registry.access.redhat.com, Docker Hub (registry-1.docker.io + auth.docker.io), quay.io,
 //   ghcr.io, and a private distribution registry that takes HTTP Basic.
