@@ -1,6 +1,7 @@
 // npm run demo: shows what the action reports, offline. It starts a fake registry.redhat.io (registry
 // and token service) on 127.0.0.1 with its own CA and runs the built action against it twice, with a
-// service account's right secret and then with a wrong one, printing what a workflow would see.
+// service account's right secret and then with a wrong one, printing what a workflow would see; then
+// the command line (dist/cli.js) once, with the wrong secret on stdin, printing what a terminal shows.
 // It exits non-zero only when the demo itself cannot run, never because a check failed.
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startFakeRedHat } from './lib/fake-registry.mjs'
 import { ACTION_PATH, runAction } from './lib/run-action.mjs'
+import { CLI_PATH, runCli } from './lib/run-cli.mjs'
 import { makeCertificates } from './lib/tls.mjs'
 
 const USERNAME = '12345678|demo-pipeline'
@@ -108,10 +110,44 @@ function printRun(title, result) {
   console.log(`${how}, after ${result.durationMs} ms`)
 }
 
+/**
+ * A word as a POSIX shell reads it back: bare when it is plain, else in single quotes.
+ * @param {string} word
+ */
+const shellWord = (word) =>
+  /^[\w./:@=+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
+
+/**
+ * The command line, run as on a RHEL host where a pull of ubi9/ubi fails with `unauthorized`: the
+ * service account's secret piped in, as a person or a CI job would give it.
+ * @param {string} host
+ * @param {string} password
+ * @param {string} caPath
+ */
+async function runTerminal(host, password, caPath) {
+  const args = ['--registry', host, '-u', USERNAME, '--password-stdin', '--image', IMAGES[0]]
+  heading('Run 3 of 3: the wrong secret from a terminal (dist/cli.js, the command line)')
+  console.log(`$ export NODE_EXTRA_CA_CERTS=${caPath}`)
+  console.log(
+    `$ printf '%s\\n' "$TOKEN" | registry-auth-preflight ${args.map(shellWord).join(' ')}`,
+  )
+  const result = await runCli({
+    args,
+    stdin: `${password}\n`,
+    env: { NODE_EXTRA_CA_CERTS: caPath },
+  })
+  process.stdout.write(result.stdout)
+  process.stdout.write(result.stderr)
+  const how = result.timedOut ? `killed after the time limit (${result.signal})` : `${result.code}`
+  console.log(`$ echo $?\n${how}`)
+}
+
 async function main() {
-  if (!existsSync(ACTION_PATH)) {
-    console.error(`${ACTION_PATH} does not exist: run npm run build first.`)
-    return 1
+  for (const path of [ACTION_PATH, CLI_PATH]) {
+    if (!existsSync(path)) {
+      console.error(`${path} does not exist: run npm run build first.`)
+      return 1
+    }
   }
   const dir = await mkdtemp(join(tmpdir(), 'registry-auth-preflight-demo-'))
   /** @type {import('./lib/fake-registry.mjs').FakeRedHat | undefined} */
@@ -128,8 +164,8 @@ async function main() {
     console.log(`Service account: ${USERNAME}; images: ${IMAGES.join(', ')}.`)
 
     const runs = [
-      ['Run 1 of 2: the right service-account secret', SECRET],
-      ['Run 2 of 2: a wrong secret (say, a regenerated token not yet in secrets.*)', WRONG_SECRET],
+      ['Run 1 of 3: the right service-account secret', SECRET],
+      ['Run 2 of 3: a wrong secret (say, a regenerated token not yet in secrets.*)', WRONG_SECRET],
     ]
     for (const [title, password] of runs) {
       const result = await runAction({
@@ -143,6 +179,7 @@ async function main() {
       })
       printRun(title, result)
     }
+    await runTerminal(registry.host, WRONG_SECRET, tls.caPath)
     return 0
   } finally {
     await registry?.close()

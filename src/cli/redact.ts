@@ -1,0 +1,43 @@
+/**
+ * A terminal has no runner to mask what a program prints. The report is scrubbed already and the
+ * warnings quote no secret; this is the last gate all the same: every secret the run knows (the
+ * password and the proxy's in their forms, every header and token the core derives) is cut from
+ * each line before it is written, as the runner's mask would.
+ */
+export class Redactor {
+  private secrets: string[] = []
+
+  /** Registers a secret, and its base64 and URL forms. Very short values are left alone. */
+  add(secret: string): void {
+    const forms = [secret, secret.trim()]
+    for (const value of [...forms]) {
+      const base64 = Buffer.from(value).toString('base64')
+      forms.push(encodeURIComponent(value), base64, base64.replace(/=+$/, ''))
+      forms.push(Buffer.from(value).toString('base64url'))
+    }
+    for (const form of forms) {
+      if (form.length >= 3 && !this.secrets.includes(form)) this.secrets.push(form)
+    }
+    // Longest first, so a secret that contains another is cut whole.
+    this.secrets.sort((a, b) => b.length - a.length)
+  }
+
+  /** Text with every secret replaced by `***`. */
+  text(text: string): string {
+    let clean = text
+    for (const secret of this.secrets) clean = clean.split(secret).join('***')
+    return clean
+  }
+
+  /** A value with every string in it redacted (for JSON: the structure is left whole). */
+  value<T>(value: T): T {
+    if (typeof value === 'string') return this.text(value) as T
+    if (Array.isArray(value)) return value.map((v: unknown) => this.value(v)) as T
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [this.text(k), this.value(v as unknown)]),
+      ) as T
+    }
+    return value
+  }
+}
