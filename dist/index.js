@@ -3616,14 +3616,18 @@ class Scrubber {
             if (form.length >= 3)
                 this.secrets.add(form);
     }
-    /** Server text made safe to show: secrets replaced by `***`, one line, at most `max` characters. */
-    serverText(text, max = SERVER_TEXT_LIMIT) {
+    /** Text with every registered secret, in every form, replaced by `***`. */
+    redact(text) {
         // Long secrets first, so a secret that contains another is cut whole.
         const secrets = [...this.secrets].sort((a, b) => b.length - a.length);
         let clean = text;
         for (const secret of secrets)
             clean = clean.split(secret).join('***');
-        clean = redactUserinfo(clean)
+        return clean;
+    }
+    /** Server text made safe to show: secrets replaced by `***`, one line, at most `max` characters. */
+    serverText(text, max = SERVER_TEXT_LIMIT) {
+        let clean = redactUserinfo(this.redact(text))
             // eslint-disable-next-line no-control-regex
             .replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]+/g, ' ')
             .replace(/\s+/g, ' ')
@@ -6996,6 +7000,11 @@ async function followLayers(scope, images, probes) {
 const CLOCK_SKEW_LIMIT_MS = 30_000;
 /** Findings are our sentences around a host name or a server's words: longer than those alone. */
 const DETAIL_LIMIT = 600;
+/**
+ * Requests in flight at once, for either edge: tokens, manifests and blobs together, on up to as
+ * many connections.
+ */
+const CONCURRENCY = 32;
 async function preflight(config, deps) {
     const ctx = new RunContext(config, deps);
     try {
@@ -7492,8 +7501,6 @@ const VERSION = package_namespaceObject.rE;
 
 
 
-// Requests in flight at once: tokens and manifest checks together, on up to as many connections.
-const CONCURRENCY = 32;
 async function run() {
     try {
         const read = (name) => getInput(name, { trimWhitespace: false });

@@ -5,15 +5,13 @@
 import * as core from '@actions/core'
 import { InputError, parseInputs, secretsOf, type ActionInputs } from './inputs.js'
 import { outputsOf } from './outputs.js'
-import { preflight } from './preflight.js'
+import { CONCURRENCY, preflight } from './preflight.js'
 import { invalidInputReport, type Report } from './report.js'
 import { renderSummary } from './summary.js'
 import { quote } from './text.js'
 import { VERSION } from './version.js'
 
 export { VERSION }
-// Requests in flight at once: tokens and manifest checks together, on up to as many connections.
-const CONCURRENCY = 32
 
 export async function run(): Promise<void> {
   try {

@@ -31,6 +31,11 @@ export { MANIFEST_ACCEPT } from './manifest.js'
 const CLOCK_SKEW_LIMIT_MS = 30_000
 /** Findings are our sentences around a host name or a server's words: longer than those alone. */
 const DETAIL_LIMIT = 600
+/**
+ * Requests in flight at once, for either edge: tokens, manifests and blobs together, on up to as
+ * many connections.
+ */
+export const CONCURRENCY = 32
 
 export async function preflight(config: PreflightConfig, deps: PreflightDeps): Promise<Report> {
   const ctx = new RunContext(config, deps)

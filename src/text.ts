@@ -58,13 +58,18 @@ export class Scrubber {
     for (const form of encodings(secret)) if (form.length >= 3) this.secrets.add(form)
   }
 
-  /** Server text made safe to show: secrets replaced by `***`, one line, at most `max` characters. */
-  serverText(text: string, max = SERVER_TEXT_LIMIT): string {
+  /** Text with every registered secret, in every form, replaced by `***`. */
+  redact(text: string): string {
     // Long secrets first, so a secret that contains another is cut whole.
     const secrets = [...this.secrets].sort((a, b) => b.length - a.length)
     let clean = text
     for (const secret of secrets) clean = clean.split(secret).join('***')
-    clean = redactUserinfo(clean)
+    return clean
+  }
+
+  /** Server text made safe to show: secrets replaced by `***`, one line, at most `max` characters. */
+  serverText(text: string, max = SERVER_TEXT_LIMIT): string {
+    let clean = redactUserinfo(this.redact(text))
       // eslint-disable-next-line no-control-regex
       .replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]+/g, ' ')
       .replace(/\s+/g, ' ')

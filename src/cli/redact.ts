@@ -4,29 +4,19 @@
  * password and the proxy's in their forms, every header and token the core derives) is cut from
  * each line before it is written, as the runner's mask would.
  */
+import { Scrubber } from '../text.js'
+
 export class Redactor {
-  private secrets: string[] = []
+  private readonly scrubber = new Scrubber()
 
   /** Registers a secret, and its base64 and URL forms. Very short values are left alone. */
   add(secret: string): void {
-    const forms = [secret, secret.trim()]
-    for (const value of [...forms]) {
-      const base64 = Buffer.from(value).toString('base64')
-      forms.push(encodeURIComponent(value), base64, base64.replace(/=+$/, ''))
-      forms.push(Buffer.from(value).toString('base64url'))
-    }
-    for (const form of forms) {
-      if (form.length >= 3 && !this.secrets.includes(form)) this.secrets.push(form)
-    }
-    // Longest first, so a secret that contains another is cut whole.
-    this.secrets.sort((a, b) => b.length - a.length)
+    this.scrubber.add(secret)
   }
 
   /** Text with every secret replaced by `***`. */
   text(text: string): string {
-    let clean = text
-    for (const secret of this.secrets) clean = clean.split(secret).join('***')
-    return clean
+    return this.scrubber.redact(text)
   }
 
   /** A value with every string in it redacted (for JSON: the structure is left whole). */

@@ -8,7 +8,7 @@ import { open, type FileHandle } from 'node:fs/promises'
 import type { Readable, Writable } from 'node:stream'
 import { InputError, parseInputs, secretsOf, type ActionInputs } from '../inputs.js'
 import { outputsOf } from '../outputs.js'
-import { preflight } from '../preflight.js'
+import { CONCURRENCY, preflight } from '../preflight.js'
 import { invalidInputReport, type Report } from '../report.js'
 import { renderSummary } from '../summary.js'
 import { quote } from '../text.js'
@@ -20,9 +20,6 @@ import { renderHeader, renderText, styleFor, usage } from './render.js'
 
 /** The exit statuses, as --help and the README give them. */
 export const EXIT = { ready: 0, notReady: 1, usage: 2, bug: 3 } as const
-
-/** As src/main.ts: requests in flight at once, tokens and manifest checks together. */
-const CONCURRENCY = 32
 
 const NAME = 'registry-auth-preflight'
 
@@ -93,7 +90,7 @@ async function check(io: CliIO, redactor: Redactor): Promise<number> {
   try {
     let inputs: ActionInputs
     try {
-      inputs = parseInputs(read, env)
+      inputs = parseInputs(read, env, (secret) => redactor.add(secret))
     } catch (err) {
       if (!(err instanceof InputError)) throw err
       stderr.write(redactor.text(`${NAME}: ${err.message}${flagOf(err.input, args)}\n`))

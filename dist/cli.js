@@ -1,0 +1,5992 @@
+#!/usr/bin/env node
+/******/ (() => { // webpackBootstrap
+/******/ 	var __webpack_modules__ = ({
+
+/***/ 770:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+module.exports = __nccwpck_require__(218);
+
+
+/***/ }),
+
+/***/ 218:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+"use strict";
+var __webpack_unused_export__;
+
+
+var net = __nccwpck_require__(278);
+var tls = __nccwpck_require__(756);
+var http = __nccwpck_require__(611);
+var https = __nccwpck_require__(692);
+var events = __nccwpck_require__(434);
+var assert = __nccwpck_require__(613);
+var util = __nccwpck_require__(23);
+
+
+exports.httpOverHttp = httpOverHttp;
+exports.httpsOverHttp = httpsOverHttp;
+exports.httpOverHttps = httpOverHttps;
+exports.httpsOverHttps = httpsOverHttps;
+
+
+function httpOverHttp(options) {
+  var agent = new TunnelingAgent(options);
+  agent.request = http.request;
+  return agent;
+}
+
+function httpsOverHttp(options) {
+  var agent = new TunnelingAgent(options);
+  agent.request = http.request;
+  agent.createSocket = createSecureSocket;
+  agent.defaultPort = 443;
+  return agent;
+}
+
+function httpOverHttps(options) {
+  var agent = new TunnelingAgent(options);
+  agent.request = https.request;
+  return agent;
+}
+
+function httpsOverHttps(options) {
+  var agent = new TunnelingAgent(options);
+  agent.request = https.request;
+  agent.createSocket = createSecureSocket;
+  agent.defaultPort = 443;
+  return agent;
+}
+
+
+function TunnelingAgent(options) {
+  var self = this;
+  self.options = options || {};
+  self.proxyOptions = self.options.proxy || {};
+  self.maxSockets = self.options.maxSockets || http.Agent.defaultMaxSockets;
+  self.requests = [];
+  self.sockets = [];
+
+  self.on('free', function onFree(socket, host, port, localAddress) {
+    var options = toOptions(host, port, localAddress);
+    for (var i = 0, len = self.requests.length; i < len; ++i) {
+      var pending = self.requests[i];
+      if (pending.host === options.host && pending.port === options.port) {
+        // Detect the request to connect same origin server,
+        // reuse the connection.
+        self.requests.splice(i, 1);
+        pending.request.onSocket(socket);
+        return;
+      }
+    }
+    socket.destroy();
+    self.removeSocket(socket);
+  });
+}
+util.inherits(TunnelingAgent, events.EventEmitter);
+
+TunnelingAgent.prototype.addRequest = function addRequest(req, host, port, localAddress) {
+  var self = this;
+  var options = mergeOptions({request: req}, self.options, toOptions(host, port, localAddress));
+
+  if (self.sockets.length >= this.maxSockets) {
+    // We are over limit so we'll add it to the queue.
+    self.requests.push(options);
+    return;
+  }
+
+  // If we are under maxSockets create a new one.
+  self.createSocket(options, function(socket) {
+    socket.on('free', onFree);
+    socket.on('close', onCloseOrRemove);
+    socket.on('agentRemove', onCloseOrRemove);
+    req.onSocket(socket);
+
+    function onFree() {
+      self.emit('free', socket, options);
+    }
+
+    function onCloseOrRemove(err) {
+      self.removeSocket(socket);
+      socket.removeListener('free', onFree);
+      socket.removeListener('close', onCloseOrRemove);
+      socket.removeListener('agentRemove', onCloseOrRemove);
+    }
+  });
+};
+
+TunnelingAgent.prototype.createSocket = function createSocket(options, cb) {
+  var self = this;
+  var placeholder = {};
+  self.sockets.push(placeholder);
+
+  var connectOptions = mergeOptions({}, self.proxyOptions, {
+    method: 'CONNECT',
+    path: options.host + ':' + options.port,
+    agent: false,
+    headers: {
+      host: options.host + ':' + options.port
+    }
+  });
+  if (options.localAddress) {
+    connectOptions.localAddress = options.localAddress;
+  }
+  if (connectOptions.proxyAuth) {
+    connectOptions.headers = connectOptions.headers || {};
+    connectOptions.headers['Proxy-Authorization'] = 'Basic ' +
+        new Buffer(connectOptions.proxyAuth).toString('base64');
+  }
+
+  debug('making CONNECT request');
+  var connectReq = self.request(connectOptions);
+  connectReq.useChunkedEncodingByDefault = false; // for v0.6
+  connectReq.once('response', onResponse); // for v0.6
+  connectReq.once('upgrade', onUpgrade);   // for v0.6
+  connectReq.once('connect', onConnect);   // for v0.7 or later
+  connectReq.once('error', onError);
+  connectReq.end();
+
+  function onResponse(res) {
+    // Very hacky. This is necessary to avoid http-parser leaks.
+    res.upgrade = true;
+  }
+
+  function onUpgrade(res, socket, head) {
+    // Hacky.
+    process.nextTick(function() {
+      onConnect(res, socket, head);
+    });
+  }
+
+  function onConnect(res, socket, head) {
+    connectReq.removeAllListeners();
+    socket.removeAllListeners();
+
+    if (res.statusCode !== 200) {
+      debug('tunneling socket could not be established, statusCode=%d',
+        res.statusCode);
+      socket.destroy();
+      var error = new Error('tunneling socket could not be established, ' +
+        'statusCode=' + res.statusCode);
+      error.code = 'ECONNRESET';
+      options.request.emit('error', error);
+      self.removeSocket(placeholder);
+      return;
+    }
+    if (head.length > 0) {
+      debug('got illegal response body from proxy');
+      socket.destroy();
+      var error = new Error('got illegal response body from proxy');
+      error.code = 'ECONNRESET';
+      options.request.emit('error', error);
+      self.removeSocket(placeholder);
+      return;
+    }
+    debug('tunneling connection has established');
+    self.sockets[self.sockets.indexOf(placeholder)] = socket;
+    return cb(socket);
+  }
+
+  function onError(cause) {
+    connectReq.removeAllListeners();
+
+    debug('tunneling socket could not be established, cause=%s\n',
+          cause.message, cause.stack);
+    var error = new Error('tunneling socket could not be established, ' +
+                          'cause=' + cause.message);
+    error.code = 'ECONNRESET';
+    options.request.emit('error', error);
+    self.removeSocket(placeholder);
+  }
+};
+
+TunnelingAgent.prototype.removeSocket = function removeSocket(socket) {
+  var pos = this.sockets.indexOf(socket)
+  if (pos === -1) {
+    return;
+  }
+  this.sockets.splice(pos, 1);
+
+  var pending = this.requests.shift();
+  if (pending) {
+    // If we have pending requests and a socket gets closed a new one
+    // needs to be created to take over in the pool for the one that closed.
+    this.createSocket(pending, function(socket) {
+      pending.request.onSocket(socket);
+    });
+  }
+};
+
+function createSecureSocket(options, cb) {
+  var self = this;
+  TunnelingAgent.prototype.createSocket.call(self, options, function(socket) {
+    var hostHeader = options.request.getHeader('host');
+    var tlsOptions = mergeOptions({}, self.options, {
+      socket: socket,
+      servername: hostHeader ? hostHeader.replace(/:.*$/, '') : options.host
+    });
+
+    // 0 is dummy port for v0.6
+    var secureSocket = tls.connect(0, tlsOptions);
+    self.sockets[self.sockets.indexOf(socket)] = secureSocket;
+    cb(secureSocket);
+  });
+}
+
+
+function toOptions(host, port, localAddress) {
+  if (typeof host === 'string') { // since v0.10
+    return {
+      host: host,
+      port: port,
+      localAddress: localAddress
+    };
+  }
+  return host; // for v0.11 or later
+}
+
+function mergeOptions(target) {
+  for (var i = 1, len = arguments.length; i < len; ++i) {
+    var overrides = arguments[i];
+    if (typeof overrides === 'object') {
+      var keys = Object.keys(overrides);
+      for (var j = 0, keyLen = keys.length; j < keyLen; ++j) {
+        var k = keys[j];
+        if (overrides[k] !== undefined) {
+          target[k] = overrides[k];
+        }
+      }
+    }
+  }
+  return target;
+}
+
+
+var debug;
+if (process.env.NODE_DEBUG && /\btunnel\b/.test(process.env.NODE_DEBUG)) {
+  debug = function() {
+    var args = Array.prototype.slice.call(arguments);
+    if (typeof args[0] === 'string') {
+      args[0] = 'TUNNEL: ' + args[0];
+    } else {
+      args.unshift('TUNNEL:');
+    }
+    console.error.apply(console, args);
+  }
+} else {
+  debug = function() {};
+}
+__webpack_unused_export__ = debug; // for test
+
+
+/***/ }),
+
+/***/ 613:
+/***/ ((module) => {
+
+"use strict";
+module.exports = require("assert");
+
+/***/ }),
+
+/***/ 434:
+/***/ ((module) => {
+
+"use strict";
+module.exports = require("events");
+
+/***/ }),
+
+/***/ 611:
+/***/ ((module) => {
+
+"use strict";
+module.exports = require("http");
+
+/***/ }),
+
+/***/ 692:
+/***/ ((module) => {
+
+"use strict";
+module.exports = require("https");
+
+/***/ }),
+
+/***/ 278:
+/***/ ((module) => {
+
+"use strict";
+module.exports = require("net");
+
+/***/ }),
+
+/***/ 756:
+/***/ ((module) => {
+
+"use strict";
+module.exports = require("tls");
+
+/***/ }),
+
+/***/ 23:
+/***/ ((module) => {
+
+"use strict";
+module.exports = require("util");
+
+/***/ })
+
+/******/ 	});
+/************************************************************************/
+/******/ 	// The module cache
+/******/ 	var __webpack_module_cache__ = {};
+/******/ 	
+/******/ 	// The require function
+/******/ 	function __nccwpck_require__(moduleId) {
+/******/ 		// Check if module is in cache
+/******/ 		var cachedModule = __webpack_module_cache__[moduleId];
+/******/ 		if (cachedModule !== undefined) {
+/******/ 			return cachedModule.exports;
+/******/ 		}
+/******/ 		// Create a new module (and put it into the cache)
+/******/ 		var module = __webpack_module_cache__[moduleId] = {
+/******/ 			// no module.id needed
+/******/ 			// no module.loaded needed
+/******/ 			exports: {}
+/******/ 		};
+/******/ 	
+/******/ 		// Execute the module function
+/******/ 		var threw = true;
+/******/ 		try {
+/******/ 			__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 			threw = false;
+/******/ 		} finally {
+/******/ 			if(threw) delete __webpack_module_cache__[moduleId];
+/******/ 		}
+/******/ 	
+/******/ 		// Return the exports of the module
+/******/ 		return module.exports;
+/******/ 	}
+/******/ 	
+/************************************************************************/
+/******/ 	/* webpack/runtime/asset-relocator-loader */
+/******/ 	if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = __dirname + "/";
+/******/ 	
+/******/ 	/* webpack/runtime/create fake namespace object */
+/******/ 	(() => {
+/******/ 		var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 		var leafPrototypes;
+/******/ 		// create a fake namespace object
+/******/ 		// mode & 1: value is a module id, require it
+/******/ 		// mode & 2: merge all properties of value into the ns
+/******/ 		// mode & 4: return value when already ns object
+/******/ 		// mode & 16: return value when it's Promise-like
+/******/ 		// mode & 8|1: behave like require
+/******/ 		__nccwpck_require__.t = function(value, mode) {
+/******/ 			if(mode & 1) value = this(value);
+/******/ 			if(mode & 8) return value;
+/******/ 			if(typeof value === 'object' && value) {
+/******/ 				if((mode & 4) && value.__esModule) return value;
+/******/ 				if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 			}
+/******/ 			var ns = Object.create(null);
+/******/ 			__nccwpck_require__.r(ns);
+/******/ 			var def = {};
+/******/ 			leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 			for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 				Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 			}
+/******/ 			def['default'] = () => (value);
+/******/ 			__nccwpck_require__.d(ns, def);
+/******/ 			return ns;
+/******/ 		};
+/******/ 	})();
+/******/ 	
+/******/ 	/* webpack/runtime/define property getters */
+/******/ 	(() => {
+/******/ 		// define getter functions for harmony exports
+/******/ 		__nccwpck_require__.d = (exports, definition) => {
+/******/ 			for(var key in definition) {
+/******/ 				if(__nccwpck_require__.o(definition, key) && !__nccwpck_require__.o(exports, key)) {
+/******/ 					Object.defineProperty(exports, key, { enumerable: true, get: definition[key] });
+/******/ 				}
+/******/ 			}
+/******/ 		};
+/******/ 	})();
+/******/ 	
+/******/ 	/* webpack/runtime/hasOwnProperty shorthand */
+/******/ 	(() => {
+/******/ 		__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ 	})();
+/******/ 	
+/******/ 	/* webpack/runtime/make namespace object */
+/******/ 	(() => {
+/******/ 		// define __esModule on exports
+/******/ 		__nccwpck_require__.r = (exports) => {
+/******/ 			if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 				Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 			}
+/******/ 			Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 		};
+/******/ 	})();
+/******/ 	
+/************************************************************************/
+var __webpack_exports__ = {};
+// This entry need to be wrapped in an IIFE because it need to be in strict mode.
+(() => {
+"use strict";
+
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = require("node:fs/promises");
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = require("node:net");
+;// CONCATENATED MODULE: ./src/proxy.ts
+/**
+ * Which proxy a request takes, decided the way curl and Go decide it rather than the way
+ * @actions/http-client does: a value without a scheme means `http://` (the client ignores it),
+ * and `no_proxy` also takes `*.domain` and CIDR ranges (the client does not).
+ */
+
+class InvalidProxy extends Error {
+}
+/**
+ * Which proxy setting applies: the `proxy` input, else `HTTPS_PROXY`, else `https_proxy`. Upper
+ * case first, as Go reads them: the tools that pull (docker, podman, skopeo) are Go. The route, the
+ * mask and every message about the proxy use this one answer.
+ */
+function chooseProxy(input, env) {
+    if (input.trim())
+        return { source: 'input', value: input.trim() };
+    for (const name of ['HTTPS_PROXY', 'https_proxy']) {
+        const value = env[name]?.trim();
+        if (value)
+            return { source: name, value };
+    }
+    return { source: 'none', value: '' };
+}
+/** Reads the proxy from the `proxy` input, else from the environment, and `no_proxy` either way. */
+function resolveProxySettings(input, env) {
+    const { source, value } = chooseProxy(input, env);
+    const noProxyRaw = env.NO_PROXY ?? env.no_proxy;
+    const noProxySource = env.NO_PROXY !== undefined ? 'NO_PROXY' : env.no_proxy !== undefined ? 'no_proxy' : undefined;
+    const noProxy = (noProxyRaw ?? '')
+        .split(/[\s,]+/)
+        .map((entry) => entry.trim().toLowerCase())
+        .filter(Boolean);
+    if (source === 'none')
+        return { source, schemeAssumed: false, noProxy, noProxySource };
+    const schemeAssumed = !/^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+    let url;
+    try {
+        url = new URL(schemeAssumed ? `http://${value}` : value);
+    }
+    catch {
+        throw new InvalidProxy(`expected a URL such as http://proxy.example.com:3128`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new InvalidProxy(`the scheme ${url.protocol}// is not supported; use http:// or https://`);
+    }
+    if (!url.hostname)
+        throw new InvalidProxy('the proxy URL has no host');
+    try {
+        decodeURIComponent(url.username);
+        decodeURIComponent(url.password);
+    }
+    catch {
+        throw new InvalidProxy('its user name or password is not percent-encoded correctly (a % must start %XX)');
+    }
+    return { url, source, schemeAssumed, noProxy, noProxySource };
+}
+/** `http://host:port` of the proxy, without its credentials: the only form that may be printed. */
+function redactProxy(url) {
+    const port = url.port ? `:${url.port}` : '';
+    return `${url.protocol}//${url.hostname}${port}`;
+}
+function isLoopback(hostname) {
+    const host = stripBrackets(hostname).toLowerCase();
+    if ((0,external_node_net_namespaceObject.isIP)(host) === 4)
+        return host.startsWith('127.');
+    if ((0,external_node_net_namespaceObject.isIP)(host) === 6)
+        return host === '::1' || /^::ffff:(127\.|7f[0-9a-f]{2}:)/.test(host);
+    return host === 'localhost' || host.endsWith('.localhost');
+}
+/** 169.254.0.0/16 and fe80::/10: cloud metadata services live there, and no registry does. */
+function isLinkLocal(hostname) {
+    const host = stripBrackets(hostname).toLowerCase();
+    if ((0,external_node_net_namespaceObject.isIP)(host) === 4)
+        return host.startsWith('169.254.');
+    // URL parsing writes an IPv4-mapped address in hex (`::ffff:a9fe:a9fe`).
+    if ((0,external_node_net_namespaceObject.isIP)(host) === 6)
+        return /^fe[89ab][0-9a-f]:/.test(host) || /^::ffff:(169\.254\.|a9fe:)/.test(host);
+    return false;
+}
+function stripBrackets(hostname) {
+    return hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+}
+function routeFor(url, settings) {
+    if (!settings.url)
+        return { via: 'direct', reason: 'no proxy is configured' };
+    if (isLoopback(url.hostname))
+        return { via: 'direct', reason: 'loopback is never proxied' };
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    const entry = settings.noProxy.find((e) => noProxyMatches(e, url.hostname, port));
+    if (entry !== undefined) {
+        return { via: 'direct', reason: `${settings.noProxySource ?? 'no_proxy'} entry '${entry}'` };
+    }
+    const from = settings.source === 'input' ? 'the proxy input' : settings.source;
+    return { via: 'proxy', reason: `proxy from ${from}` };
+}
+/** One `no_proxy` entry against a host: `*`, `host`, `.suffix`, `*.suffix`, `host:port`, IP, CIDR. */
+function noProxyMatches(entry, hostname, port) {
+    const host = stripBrackets(hostname).toLowerCase();
+    if (entry === '*')
+        return true;
+    if (entry.includes('/'))
+        return cidrContains(entry, host);
+    if (entry.includes('%'))
+        return false; // an IPv6 zone id names no host we could reach
+    let pattern = entry;
+    let entryPort;
+    const portMatch = /^(.*[^:]):(\d+)$/.exec(pattern);
+    if (portMatch && !((0,external_node_net_namespaceObject.isIP)(pattern) === 6))
+        [, pattern, entryPort] = portMatch;
+    pattern = stripBrackets(pattern);
+    if (entryPort !== undefined && entryPort !== port)
+        return false;
+    if (pattern.startsWith('*.'))
+        pattern = pattern.slice(1);
+    if (pattern.startsWith('.'))
+        return host === pattern.slice(1) || host.endsWith(pattern);
+    return host === pattern || ((0,external_node_net_namespaceObject.isIP)(host) === 0 && host.endsWith(`.${pattern}`));
+}
+function cidrContains(cidr, host) {
+    const [base, bitsText] = cidr.split('/');
+    if (base.includes('%') || host.includes('%'))
+        return false;
+    const bits = Number(bitsText);
+    const family = (0,external_node_net_namespaceObject.isIP)(base);
+    if (family === 0 || family !== (0,external_node_net_namespaceObject.isIP)(host) || !Number.isInteger(bits))
+        return false;
+    const a = ipToBigInt(base, family);
+    const b = ipToBigInt(host, family);
+    const width = family === 4 ? 32 : 128;
+    if (bits < 0 || bits > width)
+        return false;
+    const shift = BigInt(width - bits);
+    return a >> shift === b >> shift;
+}
+function ipToBigInt(ip, family) {
+    if (family === 4) {
+        return ip.split('.').reduce((acc, part) => (acc << 8n) + BigInt(Number(part)), 0n);
+    }
+    // Expand `::` and an embedded IPv4 tail into eight 16-bit groups.
+    let text = ip;
+    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+    if (v4) {
+        const n = ipToBigInt(v4[1], 4);
+        text = text.slice(0, -v4[1].length) + `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
+    }
+    const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+    const headGroups = head ? head.split(':') : [];
+    const tailGroups = tail ? tail.split(':') : [];
+    const missing = 8 - headGroups.length - tailGroups.length;
+    const groups = [
+        ...headGroups,
+        ...Array(tail === undefined ? 0 : missing).fill('0'),
+        ...tailGroups,
+    ];
+    return groups.reduce((acc, g) => (acc << 16n) + BigInt(parseInt(g || '0', 16)), 0n);
+}
+
+;// CONCATENATED MODULE: ./src/text.ts
+/**
+ * Text that goes into a line a person reads: a user's value quoted back in an error, and text a
+ * server sent. Both are bounded, one line, free of control characters and of credentials.
+ */
+/**
+ * A user's value quoted back in an error or warning: one line, short, control characters shown
+ * as \xNN, and the userinfo of anything shaped like a URL with credentials blanked, since a value
+ * in the wrong input may carry them.
+ */
+function quote(value, max = 80) {
+    // Bounded before any pattern runs over it: inputs can be megabytes long.
+    const head = value.slice(0, max * 4);
+    const redacted = redactUserinfo(head);
+    const shown = redacted.length > max || value.length > head.length ? `${redacted.slice(0, max)}…` : redacted;
+    return shown.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+/**
+ * Blanks the userinfo of every URL-like word: `scheme://user:pass@host` and `user:pass@host`.
+ * The password may hold any character but white space, `@` and `/` included, so the userinfo runs
+ * to the word's last `@`: `https://u:se/cret@host` and `u:p@ss@host` both become `***@host`.
+ */
+function redactUserinfo(text) {
+    if (!text.includes('@'))
+        return text;
+    return text.replace(/\S+/g, (word) => {
+        const at = word.lastIndexOf('@');
+        if (at < 0)
+            return word;
+        // What comes before the userinfo: up to a scheme's `://` (`proxy=http://`), or a quote or
+        // bracket that belongs to the sentence.
+        const prefix = /^(?:[^@]*?[a-z][a-z0-9+.-]*:\/\/|["'(<[]+)/i.exec(word)?.[0] ?? '';
+        const userinfo = word.slice(prefix.length, at);
+        // `name@host` (an e-mail address, a digest) carries no password; `user:secret@` does.
+        if (!userinfo.includes(':'))
+            return word;
+        return `${prefix}***${word.slice(at)}`;
+    });
+}
+/** The most of a server's text that reaches a report: enough for a sentence, not a page. */
+const SERVER_TEXT_LIMIT = 300;
+/**
+ * The one gate between what a server sent and what the action writes. A server can quote the
+ * request back (`access denied for authorization "Bearer eyJ…"`), so every secret the run knows,
+ * in every form it may take in text, is cut out; control characters and line breaks go, and the
+ * text is capped. Markdown and HTML are left for the writer to escape: this is about content.
+ */
+class Scrubber {
+    secrets = new Set();
+    /** Registers a secret: the value itself and its encodings (URL, base64) are cut from text. */
+    add(secret) {
+        for (const form of encodings(secret))
+            if (form.length >= 3)
+                this.secrets.add(form);
+    }
+    /** Text with every registered secret, in every form, replaced by `***`. */
+    redact(text) {
+        // Long secrets first, so a secret that contains another is cut whole.
+        const secrets = [...this.secrets].sort((a, b) => b.length - a.length);
+        let clean = text;
+        for (const secret of secrets)
+            clean = clean.split(secret).join('***');
+        return clean;
+    }
+    /** Server text made safe to show: secrets replaced by `***`, one line, at most `max` characters. */
+    serverText(text, max = SERVER_TEXT_LIMIT) {
+        let clean = redactUserinfo(this.redact(text))
+            // eslint-disable-next-line no-control-regex
+            .replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]+/g, ' ')
+            .replace(/\s+/g, ' ')
+            .trim();
+        return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+    }
+}
+function encodings(secret) {
+    const forms = [secret, secret.trim()];
+    for (const value of [...forms]) {
+        forms.push(encodeURIComponent(value), Buffer.from(value).toString('base64'));
+        // base64 without its padding, as it appears inside longer base64 or URL-safe text.
+        forms.push(Buffer.from(value).toString('base64').replace(/=+$/, ''));
+        forms.push(Buffer.from(value).toString('base64url'));
+    }
+    return [...new Set(forms)];
+}
+
+;// CONCATENATED MODULE: ./src/reference.ts
+
+const DOCKER_HUB = 'registry-1.docker.io';
+const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', DOCKER_HUB]);
+// distribution/reference's grammar, reduced to what a pull needs.
+const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+const DIGEST = /^(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/;
+const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const IPV6 = /^\[[0-9a-fA-F:.]+\]$/;
+class InvalidReference extends Error {
+}
+/** Checks `host[:port]`; returns the host in the form requests use (Docker Hub's aliases folded). */
+function normalizeRegistry(value) {
+    const match = /^(\[[^\]]*\]|[^:/]+)(?::(\d{1,5}))?$/.exec(value);
+    if (!match)
+        throw new InvalidReference('expected host[:port]');
+    const [, host, port] = match;
+    if (!(HOST.test(host) || IPV6.test(host)))
+        throw new InvalidReference('expected host[:port]');
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
+        throw new InvalidReference('the port must be between 1 and 65535');
+    }
+    // A name the URL parser reads otherwise (1.2.3.4.5, a.0x10, 256.1.1.1) cannot be requested.
+    let url;
+    try {
+        url = new URL(`https://${value}/`);
+    }
+    catch {
+        // reported below
+    }
+    if (url?.hostname !== host.toLowerCase())
+        throw new InvalidReference('expected host[:port]');
+    const lower = value.toLowerCase();
+    return DOCKER_HUB_ALIASES.has(lower) ? DOCKER_HUB : lower;
+}
+function isDockerHub(registry) {
+    return registry === DOCKER_HUB;
+}
+function parseImageRef(input, defaultRegistry) {
+    let rest = input;
+    let digest;
+    const at = rest.indexOf('@');
+    if (at >= 0) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+        if (!DIGEST.test(digest)) {
+            throw new InvalidReference(`the digest '${quote(digest, 40)}' is not sha256:<64 hex digits>`);
+        }
+    }
+    let registry = DOCKER_HUB_ALIASES.has(defaultRegistry) ? DOCKER_HUB : defaultRegistry;
+    const slash = rest.indexOf('/');
+    if (slash >= 0) {
+        const first = rest.slice(0, slash);
+        if (first.includes('.') || first.includes(':') || first === 'localhost') {
+            registry = normalizeRegistry(first);
+            rest = rest.slice(slash + 1);
+        }
+    }
+    let tag;
+    const colon = rest.lastIndexOf(':');
+    if (colon >= 0 && !rest.slice(colon).includes('/')) {
+        tag = rest.slice(colon + 1);
+        rest = rest.slice(0, colon);
+        if (!TAG.test(tag))
+            throw new InvalidReference(`the tag '${quote(tag, 40)}' is not a valid tag (at most 128 letters, digits, _ . -)`);
+    }
+    let repository = rest;
+    if (repository === '')
+        throw new InvalidReference('the repository name is empty');
+    const components = repository.split('/');
+    for (const component of components) {
+        if (!COMPONENT.test(component)) {
+            throw new InvalidReference(`'${quote(component, 40) || '(empty)'}' is not a valid repository path component (lower-case letters, digits and . _ - separators)`);
+        }
+    }
+    if (isDockerHub(registry) && components.length === 1)
+        repository = `library/${repository}`;
+    if (repository.length > 255)
+        throw new InvalidReference('the repository name is over 255 characters');
+    if (!tag && !digest)
+        tag = 'latest';
+    return { input, registry, repository, tag, digest, reference: digest ?? tag };
+}
+/** `host/repo:tag@digest`, the canonical name shown in the report. */
+function formatImageRef(ref) {
+    return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = require("node:fs");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = require("node:os");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = require("node:path");
+;// CONCATENATED MODULE: ./src/authfile.ts
+/**
+ * The files pullers read credentials from: Docker's `config.json`, the containers `auth.json`
+ * (podman, buildah, skopeo) and OpenShift pull secrets. All three are
+ * `{"auths": {"<key>": {"auth": base64("user:password"), "identitytoken": …}}}`, with optional
+ * `credHelpers` (a helper per registry) and `credsStore` (one helper for all). Keys may be `host`,
+ * `host:port`, a URL (`https://index.docker.io/v1/`, Docker Hub's legacy key) or a repository
+ * scope (`host/namespace[/repo]`, most specific first).
+ */
+/** Larger than any real auth file (a pull secret with dozens of registries is a few KiB). */
+const AUTH_FILE_LIMIT = 1024 * 1024;
+/** Docker Hub's names, as keys use them: folded into one. */
+const DOCKER_HUB_KEYS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+const DOCKER_HUB_KEY = 'docker.io';
+class AuthFileError extends Error {
+}
+/**
+ * Reads an auth file's JSON. Every secret it holds goes to `onSecret` as soon as the text is
+ * parsed, before anything is checked, so that no later message can carry one unmasked. Errors
+ * say what is wrong, never what the file holds.
+ */
+function parseAuthFile(text, path, onSecret) {
+    let json;
+    try {
+        json = JSON.parse(text);
+    }
+    catch {
+        throw new AuthFileError('it is not JSON');
+    }
+    for (const secret of secretsIn(json))
+        onSecret(secret);
+    if (typeof json !== 'object' || json === null || Array.isArray(json))
+        throw new AuthFileError('it is not a JSON object');
+    const record = json;
+    const data = { path, entries: new Map(), credHelpers: new Map() };
+    if (record.auths !== undefined) {
+        if (typeof record.auths !== 'object' || record.auths === null || Array.isArray(record.auths))
+            throw new AuthFileError('its "auths" is not an object');
+        for (const [key, value] of Object.entries(record.auths)) {
+            const entry = readEntry(key, value);
+            data.entries.set(normalizeAuthKey(key), entry);
+        }
+    }
+    if (record.credHelpers !== undefined) {
+        if (typeof record.credHelpers !== 'object' || record.credHelpers === null)
+            throw new AuthFileError('its "credHelpers" is not an object');
+        for (const [key, value] of Object.entries(record.credHelpers)) {
+            if (typeof value !== 'string' || !HELPER_NAME.test(value))
+                throw new AuthFileError(`its "credHelpers" entry for ${shownKey(key)} is not a helper name`);
+            data.credHelpers.set(normalizeAuthKey(key), value);
+        }
+    }
+    if (record.credsStore !== undefined && record.credsStore !== '') {
+        if (typeof record.credsStore !== 'string' || !HELPER_NAME.test(record.credsStore))
+            throw new AuthFileError('its "credsStore" is not a helper name');
+        data.credsStore = record.credsStore;
+    }
+    return data;
+}
+/** A helper is a program `docker-credential-<name>`: a name, never a path. */
+const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+function readEntry(key, value) {
+    const where = `its entry for ${shownKey(key)}`;
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+        throw new AuthFileError(`${where} is not an object`);
+    const record = value;
+    const entry = { key };
+    if (record.auth !== undefined && record.auth !== '') {
+        if (typeof record.auth !== 'string')
+            throw new AuthFileError(`${where} has an "auth" that is not a string`);
+        const decoded = decodeAuth(record.auth);
+        if (!decoded)
+            throw new AuthFileError(`${where} has an "auth" that is not base64 of user:password`);
+        Object.assign(entry, decoded);
+    }
+    if (record.identitytoken !== undefined && record.identitytoken !== '') {
+        if (typeof record.identitytoken !== 'string')
+            throw new AuthFileError(`${where} has an "identitytoken" that is not a string`);
+        entry.identityToken = record.identitytoken;
+    }
+    return entry;
+}
+function decodeAuth(auth) {
+    const text = auth.trim();
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 === 1)
+        return undefined;
+    const decoded = Buffer.from(text, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon <= 0 || colon === decoded.length - 1)
+        return undefined;
+    return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+/** Every credential-looking value in a parsed file, whatever its shape: for the mask. */
+function secretsIn(json) {
+    const out = [];
+    const auths = json?.auths;
+    if (typeof auths !== 'object' || auths === null)
+        return out;
+    for (const value of Object.values(auths)) {
+        if (typeof value !== 'object' || value === null)
+            continue;
+        const record = value;
+        for (const field of ['auth', 'identitytoken', 'password', 'registrytoken']) {
+            const v = record[field];
+            if (typeof v !== 'string' || !v.trim())
+                continue;
+            out.push(v);
+            if (field === 'auth') {
+                const decoded = Buffer.from(v.trim(), 'base64').toString('utf8');
+                const colon = decoded.indexOf(':');
+                if (colon >= 0 && decoded.length > colon + 1)
+                    out.push(decoded.slice(colon + 1));
+            }
+        }
+    }
+    return out;
+}
+/** A key as an error may show it: a host name, never anything else it might carry. */
+function shownKey(key) {
+    const normal = normalizeAuthKey(key);
+    return /^[A-Za-z0-9.:[\]/_-]{1,200}$/.test(normal) ? normal : 'a key';
+}
+/**
+ * A key as lookups compare it: no scheme, no trailing slash, a URL key reduced to its host (the
+ * legacy `https://index.docker.io/v1/`), the host in lower case, Docker Hub as `docker.io`.
+ */
+function normalizeAuthKey(key) {
+    let text = key.trim();
+    const hadScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
+    text = text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+    if (hadScheme)
+        text = text.split('/')[0];
+    text = text.replace(/\/+$/, '');
+    const slash = text.indexOf('/');
+    const host = (slash < 0 ? text : text.slice(0, slash)).toLowerCase();
+    const path = slash < 0 ? '' : text.slice(slash);
+    return `${DOCKER_HUB_KEYS.has(host) ? DOCKER_HUB_KEY : host}${path}`;
+}
+/**
+ * The credentials a puller would use for `repository` on `registry`, from files read in order
+ * (the first that has something wins, as containers/image reads them): a helper named for the
+ * host, then the most specific `auths` key (`host/ns/repo`, `host/ns`, `host`), then `credsStore`.
+ */
+function lookupAuth(files, registry, repository) {
+    const host = normalizeAuthKey(registry);
+    const scopes = [host];
+    if (repository) {
+        const parts = repository.split('/');
+        for (let n = 1; n <= parts.length; n++)
+            scopes.unshift(`${host}/${parts.slice(0, n).join('/')}`);
+    }
+    for (const file of files) {
+        const helper = file.credHelpers.get(host);
+        if (helper)
+            return { kind: 'helper', file: file.path, helper, server: serverFor(registry) };
+        for (const scope of scopes) {
+            const entry = file.entries.get(scope);
+            if (entry && (entry.password !== undefined || entry.identityToken !== undefined))
+                return { kind: 'entry', file: file.path, key: entry.key, entry };
+        }
+        if (file.credsStore)
+            return {
+                kind: 'helper',
+                file: file.path,
+                helper: file.credsStore,
+                server: serverFor(registry),
+            };
+    }
+    return undefined;
+}
+/** The server name a credential helper is asked for, as docker asks it. */
+function serverFor(registry) {
+    return normalizeAuthKey(registry) === DOCKER_HUB_KEY ? 'https://index.docker.io/v1/' : registry;
+}
+/**
+ * The registries a file names (hosts of its keys and helpers), in the order it writes them,
+ * Docker Hub as the host its API answers on.
+ */
+function registriesIn(file) {
+    const hosts = [];
+    for (const key of [...file.entries.keys(), ...file.credHelpers.keys()]) {
+        const host = key.split('/')[0];
+        const registry = host === DOCKER_HUB_KEY ? 'registry-1.docker.io' : host;
+        if (!hosts.includes(registry))
+            hosts.push(registry);
+    }
+    return hosts;
+}
+
+;// CONCATENATED MODULE: ./src/auth-sources.ts
+/**
+ * Where the `auth-file` input points: a path, or the files an engine reads. docker reads
+ * `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. podman, buildah and skopeo read
+ * `$REGISTRY_AUTH_FILE` alone when it is set, else `$XDG_RUNTIME_DIR/containers/auth.json`, then
+ * `$XDG_CONFIG_HOME/containers/auth.json` (`~/.config/…`), then Docker's file, the first that has
+ * an entry winning. Missing files of an engine are skipped (that engine has no login there);
+ * a path given by hand must exist.
+ */
+
+
+
+
+class AuthSourceError extends Error {
+}
+/** The paths an engine reads, in order. */
+function enginePaths(engine, env) {
+    const home = env.HOME || (0,external_node_os_namespaceObject.homedir)();
+    const docker = (0,external_node_path_namespaceObject.join)(env.DOCKER_CONFIG || (0,external_node_path_namespaceObject.join)(home, '.docker'), 'config.json');
+    if (engine === 'docker')
+        return [docker];
+    if (env.REGISTRY_AUTH_FILE)
+        return [env.REGISTRY_AUTH_FILE];
+    const paths = [];
+    if (env.XDG_RUNTIME_DIR)
+        paths.push((0,external_node_path_namespaceObject.join)(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
+    paths.push((0,external_node_path_namespaceObject.join)(env.XDG_CONFIG_HOME || (0,external_node_path_namespaceObject.join)(home, '.config'), 'containers', 'auth.json'));
+    paths.push(docker);
+    return paths;
+}
+/** Reads the files `auth-file` names; every secret goes to `onSecret` as it is read. */
+function readAuthFiles(value, env, onSecret) {
+    const engine = value === 'docker' || value === 'podman' ? value : undefined;
+    const searched = engine ? enginePaths(engine, env) : [value];
+    const files = [];
+    for (const path of searched) {
+        const file = readOne(path, !engine, onSecret);
+        if (file)
+            files.push(file);
+    }
+    return { engine: engine ?? 'path', files, searched };
+}
+function readOne(path, mustExist, onSecret) {
+    let size;
+    try {
+        const stat = (0,external_node_fs_namespaceObject.statSync)(path);
+        if (!stat.isFile())
+            throw new AuthSourceError(`${path} is not a file`);
+        size = stat.size;
+    }
+    catch (err) {
+        if (err instanceof AuthSourceError)
+            throw err;
+        const code = err.code;
+        if (code === 'ENOENT' && !mustExist)
+            return undefined;
+        throw new AuthSourceError(code === 'ENOENT' ? `${path} does not exist` : `${path} cannot be read (${code ?? 'error'})`);
+    }
+    if (size > AUTH_FILE_LIMIT)
+        throw new AuthSourceError(`${path} is over 1 MiB, which no auth file is`);
+    let text;
+    try {
+        text = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8');
+    }
+    catch (err) {
+        throw new AuthSourceError(`${path} cannot be read (${err.code ?? 'error'})`);
+    }
+    try {
+        return parseAuthFile(text, path, onSecret);
+    }
+    catch (err) {
+        if (err instanceof AuthFileError)
+            throw new AuthSourceError(`${path}: ${err.message}`);
+        throw err;
+    }
+}
+/** Every registry the files name, first file first. */
+function registriesOf(auth) {
+    const all = [];
+    for (const file of auth.files)
+        for (const registry of registriesIn(file))
+            if (!all.includes(registry))
+                all.push(registry);
+    return all;
+}
+/**
+ * The bug users hunt for: one engine logged in and the other, which pulls, did not. For each
+ * registry, the credentials docker would use and those podman would use, compared; where they
+ * differ, a warning naming both files. Secrets are compared, never shown.
+ */
+function engineMismatches(engine, env, registries, mine, onSecret) {
+    const other = engine === 'docker' ? 'podman' : 'docker';
+    let theirs;
+    try {
+        // Only compared, but read all the same: its secrets are masked like any other.
+        theirs = readAuthFiles(other, env, onSecret);
+    }
+    catch {
+        // The other engine's files are only compared; one that cannot be read is not this run's problem.
+        return [];
+    }
+    const warnings = [];
+    for (const { registry, repository } of registries) {
+        const a = lookupAuth(mine.files, registry, repository);
+        const b = lookupAuth(theirs.files, registry, repository);
+        if (sameCredentials(a, b))
+            continue;
+        const where = (files, found) => found
+            ? found.kind === 'entry'
+                ? `an entry (${found.key}) in ${found.file}`
+                : `the credential helper docker-credential-${found.helper} (${found.file})`
+            : `no entry in ${files.searched.join(' or ')}`;
+        warnings.push(`${registry}: ${engine} has ${where(mine, a)}, but ${other} has ${where(theirs, b)}. A step that pulls with ${other} (or a tool that reads its files) will not present the credentials checked here: log in with the engine that pulls.`);
+    }
+    return warnings;
+}
+function sameCredentials(a, b) {
+    if (!a || !b)
+        return !a && !b;
+    if (a.kind === 'helper' || b.kind === 'helper')
+        return a.kind === b.kind && a.kind === 'helper' && b.kind === 'helper' && a.helper === b.helper;
+    return (a.entry.username === b.entry.username &&
+        a.entry.password === b.entry.password &&
+        a.entry.identityToken === b.entry.identityToken);
+}
+
+;// CONCATENATED MODULE: ./src/platform.ts
+class InvalidPlatform extends Error {
+}
+const ARCH_ALIASES = {
+    x86_64: 'amd64',
+    'x86-64': 'amd64',
+    amd64: 'amd64',
+    aarch64: 'arm64',
+    arm64: 'arm64',
+    armhf: 'arm',
+    armel: 'arm',
+    arm: 'arm',
+    i386: '386',
+    i686: '386',
+    '386': '386',
+};
+/** The variant a name implies when none is written (containerd's defaults). */
+const DEFAULT_VARIANT = { arm64: 'v8', arm: 'v7' };
+const IMPLIED_VARIANT = { armhf: 'v7', armel: 'v6' };
+/** The canonical form: lower case, aliases folded, the default variant filled in. */
+function normalizePlatform(p) {
+    const os = p.os.toLowerCase() === 'macos' ? 'darwin' : p.os.toLowerCase();
+    const rawArch = p.architecture.toLowerCase();
+    const architecture = ARCH_ALIASES[rawArch] ?? rawArch;
+    let variant = p.variant?.toLowerCase() || IMPLIED_VARIANT[rawArch] || DEFAULT_VARIANT[architecture];
+    // amd64's v1 is plain amd64; arm64's 8 is v8.
+    if (architecture === 'amd64' && variant === 'v1')
+        variant = undefined;
+    if (architecture === 'arm64' && variant === '8')
+        variant = 'v8';
+    return variant ? { os, architecture, variant } : { os, architecture };
+}
+/** `os/arch[/variant]` as written. */
+function formatPlatform(p) {
+    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+/** Reads `os/arch[/variant]`; throws InvalidPlatform. */
+function parsePlatform(text) {
+    const parts = text.trim().split('/');
+    if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[A-Za-z0-9_.-]+$/.test(p))) {
+        throw new InvalidPlatform('expected os/architecture[/variant], e.g. linux/amd64');
+    }
+    const [os, architecture, variant] = parts;
+    return normalizePlatform({ os, architecture, variant });
+}
+/**
+ * Whether an image for `candidate` runs on `wanted`, as containerd's matcher for one platform
+ * decides: the same OS and architecture, and a variant the wanted one can run (an arm/v7 machine
+ * runs arm/v6 and arm/v5; an amd64/v3 machine runs v2 and plain amd64).
+ */
+function platformMatches(wanted, candidate) {
+    const w = normalizePlatform(wanted);
+    const c = normalizePlatform(candidate);
+    if (w.os !== c.os || w.architecture !== c.architecture)
+        return false;
+    if (w.variant === c.variant)
+        return true;
+    const rank = (v) => Number(/^v(\d+)$/.exec(v ?? 'v1')?.[1] ?? NaN);
+    if (w.architecture === 'arm' || w.architecture === 'amd64') {
+        return rank(c.variant) <= rank(w.variant);
+    }
+    return false;
+}
+/** GitHub's RUNNER_ARCH values (X64, ARM64, ARM, X86) as platform architectures. */
+const RUNNER_ARCH = {
+    X64: { architecture: 'amd64' },
+    ARM64: { architecture: 'arm64', variant: 'v8' },
+    ARM: { architecture: 'arm', variant: 'v7' },
+    X86: { architecture: '386' },
+};
+/** Node's process.arch values, for a run outside a GitHub runner. */
+const NODE_ARCH = {
+    x64: { architecture: 'amd64' },
+    arm64: { architecture: 'arm64', variant: 'v8' },
+    arm: { architecture: 'arm', variant: 'v7' },
+    ia32: { architecture: '386' },
+    ppc64: { architecture: 'ppc64le' },
+    s390x: { architecture: 's390x' },
+    riscv64: { architecture: 'riscv64' },
+};
+/**
+ * The platform the machine that pulls next will ask for: the runner's (RUNNER_OS, RUNNER_ARCH),
+ * else this process's. Containers on Linux and macOS runners are Linux containers; Windows
+ * runners pull Windows images.
+ */
+function hostPlatform(env, node = process) {
+    const runnerArch = env.RUNNER_ARCH ? RUNNER_ARCH[env.RUNNER_ARCH.toUpperCase()] : undefined;
+    if (runnerArch) {
+        const os = env.RUNNER_OS?.toLowerCase() === 'windows' ? 'windows' : 'linux';
+        return {
+            platform: { os, ...runnerArch },
+            source: 'the runner (RUNNER_OS and RUNNER_ARCH)',
+        };
+    }
+    const arch = NODE_ARCH[node.arch] ?? { architecture: node.arch };
+    const os = node.platform === 'win32' ? 'windows' : 'linux';
+    return { platform: { os, ...arch }, source: 'this machine' };
+}
+
+;// CONCATENATED MODULE: ./src/inputs.ts
+/**
+ * The edge where the step's inputs become typed values. Nothing else reads them. Every error
+ * names the input and the form it expects, and never repeats a secret.
+ */
+
+
+
+
+
+class InputError extends Error {
+    input;
+    constructor(input, message) {
+        super(message);
+        this.input = input;
+        this.name = 'InputError';
+    }
+}
+const MAX_IMAGES = 1000;
+const RED_HAT_REGISTRIES = /(^|\.)redhat\.(io|com)$/;
+/** The longest value each input may hold: far above any real one, far below a pasted file. */
+const MAX_LENGTH = {
+    username: 1024,
+    password: 16384,
+    registry: 255,
+    images: 1024 * 1024,
+    'auth-url': 2048,
+    proxy: 2048,
+    timeout: 32,
+    retries: 32,
+    'fail-on-error': 32,
+    summary: 32,
+    platform: 1024,
+    layers: 32,
+    'auth-file': 4096,
+};
+/**
+ * Parses every input. `onSecret` receives each credential an auth file holds, the moment it is
+ * read, before anything about the file is judged.
+ */
+function parseInputs(readRaw, env, onSecret = () => { }) {
+    const read = (name) => {
+        const value = readRaw(name);
+        const max = MAX_LENGTH[name];
+        if (max !== undefined && value.length > max) {
+            throw new InputError(name, `Invalid ${name}: it is ${value.length} characters long; at most ${max}.`);
+        }
+        return value;
+    };
+    const warnings = [];
+    const rawUsername = read('username');
+    const rawPassword = read('password');
+    const username = credential('username', rawUsername, warnings);
+    const password = credential('password', rawPassword, warnings);
+    const registryText = read('registry').trim() || 'registry.redhat.io';
+    let registry;
+    try {
+        registry = normalizeRegistry(registryText);
+    }
+    catch {
+        throw new InputError('registry', `Invalid registry '${quote(registryText)}'. Expected host[:port] without a scheme or path, e.g. registry.redhat.io or quay.io.`);
+    }
+    if (username &&
+        RED_HAT_REGISTRIES.test(registry.replace(/:\d+$/, '')) &&
+        !username.includes('|')) {
+        if (/^\d{5,}/.test(username) || (password.startsWith('eyJ') && password.length > 200)) {
+            warnings.push("The username looks like a Red Hat Registry Service Account's, but has no '|': a service account name is written '12345678|name', with the '|'.");
+        }
+    }
+    if (username.includes(':')) {
+        throw new InputError('username', "Invalid username: it contains ':', which HTTP Basic authentication cannot carry in a user name.");
+    }
+    const images = parseImages(read('images'), registry);
+    const authUrl = parseAuthUrl(read('auth-url').trim());
+    let proxy;
+    try {
+        proxy = resolveProxySettings(read('proxy'), env);
+    }
+    catch (err) {
+        if (!(err instanceof InvalidProxy))
+            throw err;
+        const { source } = chooseProxy(read('proxy'), env);
+        throw new InputError(source === 'input' ? 'proxy' : source, `Invalid proxy in ${source === 'input' ? 'the proxy input' : `the ${source} variable`}: ${err.message}.`);
+    }
+    for (const [upper, lower] of [
+        ['HTTPS_PROXY', 'https_proxy'],
+        ['NO_PROXY', 'no_proxy'],
+    ]) {
+        const [a, b] = [env[upper]?.trim(), env[lower]?.trim()];
+        if (a !== undefined &&
+            b !== undefined &&
+            a !== b &&
+            !(upper === 'HTTPS_PROXY' && proxy.source === 'input')) {
+            // The values are not quoted: a proxy URL may hold a password.
+            warnings.push(`${upper} and ${lower} differ; ${upper} is used, as docker, podman and skopeo (Go programs) use it, though curl would use ${lower}. Set both to the same value.`);
+        }
+    }
+    if (proxy.schemeAssumed && proxy.url) {
+        warnings.push(`The proxy has no scheme; it is used as http://${proxy.url.host}, as curl and Go do (@actions/http-client would ignore it).`);
+    }
+    const timeoutSeconds = parseNumber('timeout', read('timeout'), 10, {
+        min: 0.1,
+        max: 600,
+        integer: false,
+    });
+    const retries = parseNumber('retries', read('retries'), 2, { min: 0, max: 10, integer: true });
+    const platforms = parsePlatforms(read('platform'), env);
+    const layers = parseChoice('layers', read('layers'), ['auto', 'true', 'false'], 'auto');
+    const credentials = username && password ? { username, password } : undefined;
+    const auth = parseAuthFileInput(read('auth-file').trim(), env, onSecret, {
+        registry,
+        images,
+        credentials: !!credentials,
+        warnings,
+    });
+    return {
+        config: {
+            registry: auth?.registry ?? registry,
+            credentials,
+            missing: username && !password ? 'password' : !username && password ? 'username' : undefined,
+            images,
+            authUrl,
+            proxy,
+            timeoutMs: Math.round(timeoutSeconds * 1000),
+            retries,
+            platforms,
+            layers,
+            ...(auth && {
+                authFiles: auth.files,
+                extraRegistries: auth.extraRegistries,
+                skippedRegistries: auth.skipped,
+            }),
+        },
+        failOnError: parseBoolean('fail-on-error', read('fail-on-error'), true),
+        writeSummary: parseBoolean('summary', read('summary'), true),
+        warnings,
+    };
+}
+/**
+ * Trims as docker/login-action and podman login do, so the verdict predicts the login step;
+ * says what trimming hid, since tools that take the secret raw would fail with it.
+ */
+function credential(name, raw, warnings) {
+    const value = raw.trim();
+    if (value !== raw && value !== '') {
+        const what = /[\r\n]/.test(raw.replace(value, '')) ? 'a newline' : 'white space';
+        warnings.push(`The ${name} input has ${what} at its start or end. It was trimmed, as docker/login-action and podman login do, but tools that take it raw (curl -u, skopeo --creds) would fail with it: fix the secret.`);
+    }
+    // eslint-disable-next-line no-control-regex
+    if (/[\x00-\x1f\x7f]/.test(value)) {
+        throw new InputError(name, `Invalid ${name}: it contains a control character (such as a newline) inside it. Expected a single line.`);
+    }
+    if (/[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/.test(value)) {
+        warnings.push(`The ${name} input contains an invisible Unicode character (zero-width or bidirectional control); check that the secret was copied cleanly.`);
+    }
+    if (/\s/.test(value)) {
+        warnings.push(`The ${name} input contains white space inside it; check that the secret holds only the ${name}.`);
+    }
+    return value;
+}
+/**
+ * The secrets among the inputs (the password, the proxy's password) in every form they may take
+ * in a line of output, for the runner's mask. Read before anything else, so it holds even when
+ * the inputs turn out to be invalid.
+ */
+function secretsOf(read, env) {
+    const forms = secretForms(read('password'));
+    // The proxy that is used, and every other spelling that is set: a password in the variable that
+    // loses is still a password. Read from the raw text, so that even a proxy URL too broken to parse
+    // has its password masked, whatever characters it holds (the userinfo runs to the last `@`).
+    const proxies = [chooseProxy(read('proxy'), env).value, env.HTTPS_PROXY, env.https_proxy];
+    for (const proxy of proxies) {
+        const text = proxy?.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '') ?? '';
+        const userinfo = text.slice(0, Math.max(text.lastIndexOf('@'), 0));
+        if (!userinfo.includes(':'))
+            continue;
+        const colon = userinfo.indexOf(':');
+        const [user, password] = [decodeLeniently(userinfo.slice(0, colon)), userinfo.slice(colon + 1)];
+        const decoded = decodeLeniently(password);
+        forms.push(...secretForms(password), ...secretForms(decoded));
+        forms.push(Buffer.from(`${user}:${decoded}`).toString('base64'));
+    }
+    return [...new Set(forms)];
+}
+function decodeLeniently(value) {
+    try {
+        return decodeURIComponent(value);
+    }
+    catch {
+        return value;
+    }
+}
+/** The value and the forms it takes in a URL or a header line. */
+function secretForms(value) {
+    const trimmed = value.trim();
+    return [value, trimmed, encodeURIComponent(trimmed), ...trimmed.split(/\r?\n/)].filter((v) => v.trim().length > 0);
+}
+function parseImages(text, registry) {
+    // Comment lines go first, so a comma inside one does not make an image of its tail.
+    const entries = text
+        .split('\n')
+        .filter((line) => !line.trim().startsWith('#'))
+        .flatMap((line) => line.split(','))
+        .map((e) => e.trim())
+        .filter((e) => e !== '');
+    if (entries.length > MAX_IMAGES)
+        throw new InputError('images', `Too many images: ${entries.length}; at most ${MAX_IMAGES}.`);
+    const seen = new Set();
+    const images = [];
+    for (const entry of entries) {
+        let ref;
+        try {
+            if (/\s/.test(entry))
+                throw new InvalidReference('it contains white space');
+            ref = parseImageRef(entry, registry);
+        }
+        catch (err) {
+            const reason = err instanceof InvalidReference ? err.message : 'it cannot be read';
+            throw new InputError('images', `Invalid image reference '${quote(entry)}' in images: ${reason}. Expected [host/]repository[:tag][@sha256:digest], e.g. ubi9/ubi:latest.`);
+        }
+        const key = formatImageRef(ref);
+        if (!seen.has(key)) {
+            seen.add(key);
+            images.push(ref);
+        }
+    }
+    return images;
+}
+function parseAuthUrl(text) {
+    if (!text)
+        return undefined;
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        // Not quoted back: an unreadable URL may still carry credentials.
+        throw new InputError('auth-url', 'Invalid auth-url: it is not a URL. Expected an https URL of the token endpoint.');
+    }
+    if (url.username || url.password) {
+        throw new InputError('auth-url', 'Invalid auth-url: it must not carry credentials; use the username and password inputs.');
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
+        throw new InputError('auth-url', `Invalid auth-url '${quote(text)}'. Expected an https URL: credentials are never sent over plain http.`);
+    }
+    if (isLinkLocal(url.hostname)) {
+        throw new InputError('auth-url', 'Invalid auth-url: it points at a link-local address, where no token service lives.');
+    }
+    return url;
+}
+function parseNumber(name, text, fallback, range) {
+    const value = text.trim();
+    if (value === '')
+        return fallback;
+    const pattern = range.integer ? /^\d+$/ : /^\d+(\.\d+)?$/;
+    const n = Number(value);
+    if (!pattern.test(value) || n < range.min || n > range.max) {
+        const kind = range.integer ? 'a whole number' : 'a number of seconds';
+        throw new InputError(name, `Invalid ${name} '${quote(value)}'. Expected ${kind} from ${range.min} to ${range.max}.`);
+    }
+    return n;
+}
+/** Not registries, though pull secrets carry them: OpenShift's telemetry endpoint. */
+const NOT_REGISTRIES = new Set(['cloud.openshift.com']);
+/**
+ * `auth-file`: the files to read credentials from, and which registries they add to the check:
+ * with no images, every registry the files name (the way to check a pull secret in one step).
+ * With docker or podman, a registry for which the other engine's files hold other credentials
+ * (or none) is warned about: that mismatch is the usual cause of "login succeeded, pull denied".
+ */
+function parseAuthFileInput(value, env, onSecret, context) {
+    if (!value)
+        return undefined;
+    let files;
+    try {
+        files = readAuthFiles(value, env, onSecret);
+    }
+    catch (err) {
+        if (!(err instanceof AuthSourceError))
+            throw err;
+        throw new InputError('auth-file', `Invalid auth-file: ${err.message}.`);
+    }
+    const named = [];
+    for (const host of registriesOf(files)) {
+        try {
+            named.push(normalizeRegistry(host));
+        }
+        catch {
+            // A key that is no host[:port] names no registry a pull could reach.
+        }
+    }
+    const skipped = named.filter((r) => NOT_REGISTRIES.has(r));
+    const inFile = named.filter((r) => !NOT_REGISTRIES.has(r));
+    let registry;
+    let extraRegistries = [];
+    if (!context.images.length) {
+        // The configured registry is checked when the inputs give it credentials or the file names it;
+        // otherwise (the default registry, say) the file's own registries are.
+        if (!context.credentials && inFile.length && !inFile.includes(context.registry))
+            registry = inFile[0];
+        extraRegistries = inFile.filter((r) => r !== (registry ?? context.registry));
+    }
+    if (files.engine !== 'path') {
+        const checked = [
+            { registry: registry ?? context.registry },
+            ...context.images.map((i) => ({ registry: i.registry, repository: i.repository })),
+            ...extraRegistries.map((r) => ({ registry: r })),
+        ].filter((c, n, all) => all.findIndex((d) => d.registry === c.registry) === n);
+        context.warnings.push(...engineMismatches(files.engine, env, checked, files, onSecret));
+    }
+    return { files, registry, extraRegistries, skipped };
+}
+/**
+ * `platform`: empty for the machine's own (the runner's RUNNER_OS and RUNNER_ARCH), `any` to skip
+ * the check, or a comma-separated list every image must offer.
+ */
+function parsePlatforms(text, env) {
+    const value = text.trim();
+    if (value.toLowerCase() === 'any')
+        return { kind: 'any' };
+    if (value === '') {
+        const { platform, source } = hostPlatform(env);
+        return { kind: 'list', platforms: [normalizePlatform(platform)], explicit: false, source };
+    }
+    const platforms = [];
+    for (const entry of value.split(/[\s,]+/).filter(Boolean)) {
+        try {
+            platforms.push(parsePlatform(entry));
+        }
+        catch (err) {
+            if (!(err instanceof InvalidPlatform))
+                throw err;
+            throw new InputError('platform', `Invalid platform '${quote(entry)}' in platform: ${err.message}. Expected os/architecture[/variant] (linux/amd64, linux/arm64, linux/arm/v7), a comma-separated list of them, or any.`);
+        }
+    }
+    return { kind: 'list', platforms, explicit: true, source: 'the platform input' };
+}
+function parseChoice(name, text, choices, fallback) {
+    const value = text.trim().toLowerCase();
+    if (value === '')
+        return fallback;
+    const choice = choices.find((c) => c === value);
+    if (choice)
+        return choice;
+    throw new InputError(name, `Invalid ${name} '${quote(text.trim())}'. Expected ${choices.join(', ')}.`);
+}
+/** YAML 1.2's core booleans, as @actions/core's getBooleanInput accepts them; '' gives the default. */
+function parseBoolean(name, text, fallback) {
+    const value = text.trim();
+    if (value === '')
+        return fallback;
+    if (['true', 'True', 'TRUE'].includes(value))
+        return true;
+    if (['false', 'False', 'FALSE'].includes(value))
+        return false;
+    throw new InputError(name, `Invalid ${name} '${quote(value)}'. Expected true or false.`);
+}
+
+;// CONCATENATED MODULE: ./src/outputs.ts
+function outputsOf(report) {
+    const notPulling = report.pullReady ? [] : report.images.filter((i) => i.outcome !== 'passed');
+    return {
+        'pull-ready': String(report.pullReady),
+        result: report.result,
+        message: report.message,
+        'sso-status': report.ssoStatus?.toString() ?? '',
+        'registry-status': report.registryStatus?.toString() ?? '',
+        'token-expires-in': report.tokenExpiresIn?.toString() ?? '',
+        'failed-images': notPulling.map((i) => i.image).join('\n'),
+        hosts: report.hosts.join('\n'),
+        report: JSON.stringify(report),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/advice.ts
+/** The facts the advice needs, read from a report (the message and the summary use the same). */
+function adviceContext(report) {
+    return {
+        registry: report.registry,
+        tokenHost: report.checks.find((c) => c.id === 'token')?.host,
+        failedHost: report.failedHost,
+        proxy: report.proxy.url,
+        proxied: report.routes.filter((r) => r.via === 'proxy').map((r) => r.host),
+        layersChecked: report.checks.some((c) => c.id === 'blob' && c.outcome !== 'skipped'),
+    };
+}
+const RED_HAT_CDN = 'cdn.quay.io, cdn01.quay.io … cdn06.quay.io';
+/** Red Hat's anonymous registry, where some repositories refuse until terms are accepted. */
+const ACCESS_REGISTRY = 'registry.access.redhat.com';
+const TERMS_STEP = 'set registry: registry.redhat.io with a service account’s credentials and pull the image from there (some images on registry.access.redhat.com require accepting terms)';
+function otherRegistryStep(host) {
+    return `add a second preflight step with \`registry: ${host}\` and that registry’s credentials`;
+}
+/** The host that failed, the registry and the token service, each once. */
+function hostsToAllow(ctx) {
+    return quoteHosts([ctx.failedHost, ctx.registry, ctx.tokenHost]);
+}
+/**
+ * What the proxy must let through, as the CONNECT targets it sees (`host:port`): the host that
+ * failed first, then the others that go through it.
+ */
+function connectTargets(ctx) {
+    const hosts = ctx.proxied.length
+        ? [ctx.failedHost, ...ctx.proxied]
+        : [ctx.failedHost ?? ctx.registry];
+    return quoteHosts(hosts.map((h) => (h && !/:\d+$/.test(h) ? `${h}:443` : h)));
+}
+function quoteHosts(hosts) {
+    const unique = hosts.filter((h, i, all) => !!h && all.indexOf(h) === i);
+    return unique.map((h) => `\`${h}\``).join(' and ');
+}
+/** The first thing to do, as the tail of the one-sentence `message`. */
+function firstStep(code, ctx) {
+    const host = ctx.failedHost ?? ctx.registry;
+    switch (code) {
+        case 'ok':
+            return 'nothing to do';
+        case 'missing-credentials':
+            return 'check that the secrets behind `username` and `password` exist and reach this workflow (runs from forks and by Dependabot get no secrets)';
+        case 'invalid-credentials':
+            return 're-check the Customer Portal login, or the service account name and token, and regenerate the token if in doubt';
+        case 'access-denied':
+            if (host === ACCESS_REGISTRY)
+                return TERMS_STEP;
+            if (host !== ctx.registry)
+                return otherRegistryStep(host);
+            return 'check that the account is entitled to the image and has accepted its terms (on Docker Hub and quay.io a missing repository looks the same)';
+        case 'image-not-found':
+            return 'check the repository name and the tag or digest';
+        case 'rate-limited':
+            return 'wait, authenticate, or raise the plan’s pull limit';
+        case 'registry-error':
+            return 'the service is failing, not your setup: retry later';
+        case 'unexpected-response':
+            return 'something other than the registry answered (a captive portal, transparent proxy or firewall page): check the network path';
+        case 'dns-error':
+            return `check DNS on the runner for ${host}, or that the proxy is set (https_proxy or the proxy input)`;
+        case 'connection-failed':
+            return `a firewall is likely in the way: allow HTTPS to ${hostsToAllow(ctx)}`;
+        case 'timeout':
+            return `a firewall that drops packets, or a proxy that must be configured: allow ${hostsToAllow(ctx)} or set the proxy`;
+        case 'tls-error':
+            return 'a TLS-intercepting proxy is likely: give its CA certificate with NODE_EXTRA_CA_CERTS';
+        case 'proxy-error':
+            return `allow CONNECT to ${connectTargets(ctx)} on the proxy${ctx.proxy ? ` ${ctx.proxy}` : ''}`;
+        case 'proxy-auth-required':
+            return 'give the proxy’s credentials in the proxy URL (http://user:password@host:port, from a secret)';
+        case 'no-matching-platform':
+            return 'pick a multi-platform tag, set the platform input to what the pull will ask for, or run on a runner of a platform the image offers';
+        case 'invalid-input':
+            return 'fix the step’s inputs in the workflow file';
+    }
+}
+/** The "How to fix" section of the summary: a few concrete steps, in Markdown list items. */
+function howToFix(code, ctx) {
+    const redHat = ctx.registry.endsWith('redhat.io') || ctx.registry.endsWith('redhat.com');
+    const cdn = redHat && !ctx.layersChecked
+        ? [
+            `Image layers come from Red Hat’s CDN (${RED_HAT_CDN}): a firewall that allows only ${ctx.registry} passes this check and still fails the pull of layers.`,
+        ]
+        : [];
+    switch (code) {
+        case 'ok':
+            return [];
+        case 'missing-credentials':
+            return [
+                'Check that the secrets named in `with: username:` and `with: password:` exist in the repository or organisation settings, spelled exactly as in the workflow.',
+                'Workflows triggered from a fork, or by Dependabot, receive no secrets: use `pull_request_target` with care, or Dependabot secrets.',
+                redHat
+                    ? 'For Red Hat, create a Registry Service Account at https://access.redhat.com/terms-based-registry/ and store its name and token as secrets.'
+                    : 'Give the credentials of an account that can pull these images.',
+            ];
+        case 'invalid-credentials':
+            return [
+                'The token service refused the credentials it was sent: the user name or the password is wrong, or the token was revoked.',
+                redHat
+                    ? 'For a Registry Service Account, the user name is `12345678|name` (with the `|`) and the password is the long token that starts with `eyJ`; regenerate it at https://access.redhat.com/terms-based-registry/ if in doubt.'
+                    : 'Regenerate the token or password and update the secret.',
+                'Check the warnings above: white space copied into a secret is a common cause.',
+            ];
+        case 'access-denied':
+            if (ctx.failedHost && ctx.failedHost !== ctx.registry && ctx.failedHost !== ACCESS_REGISTRY) {
+                return [
+                    `The image on \`${ctx.failedHost}\` was checked anonymously: credentials go only to \`${ctx.registry}\` and its token service.`,
+                    `If the image is private, ${otherRegistryStep(ctx.failedHost)}; if it is public, check its name (a missing repository is often refused the same way).`,
+                ];
+            }
+            if (ctx.failedHost === ACCESS_REGISTRY) {
+                return [
+                    `${ACCESS_REGISTRY} needs no login, but some of its images are served only to accounts that accepted their terms.`,
+                    `Pull the image from registry.redhat.io instead, with a Registry Service Account (https://access.redhat.com/terms-based-registry/): ${TERMS_STEP}.`,
+                ];
+            }
+            return [
+                'The credentials are valid, but the registry refused this image for this account.',
+                redHat
+                    ? 'Check that the account’s organisation has a subscription that includes the image, and that the terms were accepted at https://access.redhat.com/terms-based-registry/.'
+                    : 'Check that the account has pull access to the repository.',
+                'On Docker Hub and quay.io, a repository that does not exist is refused the same way: check its name.',
+            ];
+        case 'image-not-found':
+            return [
+                'Check the repository name, and that the tag or digest exists (tags are case-sensitive).',
+                redHat
+                    ? 'Browse https://catalog.redhat.com to find the exact repository and tag.'
+                    : 'List the tags in the registry’s web interface.',
+            ];
+        case 'rate-limited':
+            return [
+                'Wait for the limit to reset (the images table shows what the registry said), log in to get a higher limit, or raise the plan’s limit.',
+            ];
+        case 'registry-error':
+            return [
+                'The registry or its token service answered with a server error after the retries: check its status page and retry later.',
+                'Raise `retries` if the failures are brief.',
+            ];
+        case 'unexpected-response':
+            return [
+                'An answer came that no registry gives (an HTML page, malformed JSON, a token response without a token, or a redirect that breaks the secret rules).',
+                'A captive portal, transparent proxy or firewall page is the usual cause: check what the runner reaches with `curl -v https://' +
+                    ctx.registry +
+                    '/v2/`.',
+                'If you set `auth-url`, check that it is the registry’s token endpoint.',
+            ];
+        case 'dns-error':
+            return [
+                `The runner cannot resolve ${ctx.failedHost ?? ctx.registry}: check the runner’s DNS settings.`,
+                'On networks where only the proxy resolves outside names, set `https_proxy` or the `proxy` input.',
+                ...cdn,
+            ];
+        case 'connection-failed':
+            return [
+                `Allow outbound HTTPS (port 443) to ${hostsToAllow(ctx)} in the firewall or security group.`,
+                ...cdn,
+            ];
+        case 'timeout':
+            return [
+                `Nothing answered within the timeout: a firewall that drops packets is the usual cause. Allow ${hostsToAllow(ctx)}.`,
+                'If the network requires a proxy, set `https_proxy` or the `proxy` input.',
+                ...cdn,
+            ];
+        case 'tls-error':
+            return [
+                'The certificate chain did not verify. Behind a TLS-intercepting proxy, give its CA certificate to Node with `env: NODE_EXTRA_CA_CERTS: /path/to/ca.pem`.',
+                'Check that the runner’s clock is right: a certificate that is “not yet valid” points at a skewed clock.',
+            ];
+        case 'proxy-error':
+            return [
+                `The proxy${ctx.proxy ? ` ${ctx.proxy}` : ''} could not be reached, did not answer, or refused the tunnel.`,
+                `Ask for CONNECT to ${connectTargets(ctx)} to be allowed on the proxy.`,
+                ...cdn,
+            ];
+        case 'proxy-auth-required':
+            return [
+                'The proxy answered 407: give its credentials in the URL, `http://user:password@proxy:port`, built from a secret (percent-encode special characters).',
+            ];
+        case 'no-matching-platform':
+            return [
+                'The image’s index lists the platforms it was built for, and the one the pull will ask for is not among them: `docker pull` fails with “no matching manifest for … in the manifest list entries”.',
+                'Pick a tag that is built for this platform (the message lists what the index holds), or run the job on a runner of a platform the image offers (`runs-on: ubuntu-24.04-arm` for arm64).',
+                'If the pull asks for another platform than the runner’s own (`docker pull --platform`, a multi-platform build), say so with the `platform` input, e.g. `platform: linux/amd64,linux/arm64`.',
+            ];
+        case 'invalid-input':
+            return [
+                'Fix the input named in the message; the expected form is given there and in the README.',
+            ];
+    }
+}
+/** The verdict line's reason, short. */
+const VERDICT = {
+    ok: 'pulls will succeed',
+    'missing-credentials': 'credentials are missing',
+    'invalid-credentials': 'the credentials were refused',
+    'access-denied': 'the registry denied access',
+    'image-not-found': 'an image was not found',
+    'rate-limited': 'the registry is rate-limiting',
+    'registry-error': 'the service is failing',
+    'unexpected-response': 'something other than the registry answered',
+    'dns-error': 'a host name does not resolve',
+    'connection-failed': 'the connection failed',
+    timeout: 'no answer in time',
+    'tls-error': 'a certificate did not verify',
+    'proxy-error': 'the proxy failed',
+    'proxy-auth-required': 'the proxy wants credentials',
+    'no-matching-platform': 'an image is not built for this platform',
+    'invalid-input': 'an input is invalid',
+};
+
+;// CONCATENATED MODULE: external "node:dns"
+const external_node_dns_namespaceObject = require("node:dns");
+;// CONCATENATED MODULE: external "node:http"
+const external_node_http_namespaceObject = require("node:http");
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = require("node:https");
+;// CONCATENATED MODULE: external "node:tls"
+const external_node_tls_namespaceObject = require("node:tls");
+// EXTERNAL MODULE: external "http"
+var external_http_ = __nccwpck_require__(611);
+var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
+// EXTERNAL MODULE: external "https"
+var external_https_ = __nccwpck_require__(692);
+var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
+// EXTERNAL MODULE: ./node_modules/tunnel/index.js
+var tunnel = __nccwpck_require__(770);
+;// CONCATENATED MODULE: ./src/undici-left-out.ts
+/**
+ * Stands in for `undici` in dist/index.js (tsconfig.json maps the name here; ncc follows that
+ * mapping, jest does not). @actions/http-client imports undici for one method,
+ * `HttpClient.getAgentDispatcher`, which hands a proxy dispatcher to `fetch`. The action never
+ * calls it: every request goes through `HttpClient.request` on Node's own http and https. Loading
+ * undici anyway cost about 60 % of the action's start-up and 80 % of the bundle, in every
+ * pipeline that runs the step. `__tests__/supply-chain.test.ts` fails if http-client starts to use
+ * undici anywhere else, or if the bundle carries it again.
+ */
+class ProxyAgent {
+    constructor() {
+        throw new Error('registry-auth-preflight: undici is left out of this bundle; HttpClient.getAgentDispatcher is not supported');
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+/* eslint-disable @typescript-eslint/no-explicit-any */
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+var HttpCodes;
+(function (HttpCodes) {
+    HttpCodes[HttpCodes["OK"] = 200] = "OK";
+    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
+    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
+    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
+    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
+    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
+    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
+    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
+    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
+    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
+    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
+    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
+    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
+    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
+    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
+    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
+    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
+    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
+    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
+    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
+    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
+    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
+    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
+    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
+    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
+    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
+    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
+})(HttpCodes || (HttpCodes = {}));
+var Headers;
+(function (Headers) {
+    Headers["Accept"] = "accept";
+    Headers["ContentType"] = "content-type";
+})(Headers || (Headers = {}));
+var MediaTypes;
+(function (MediaTypes) {
+    MediaTypes["ApplicationJson"] = "application/json";
+})(MediaTypes || (MediaTypes = {}));
+/**
+ * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
+ * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+ */
+function lib_getProxyUrl(serverUrl) {
+    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
+    return proxyUrl ? proxyUrl.href : '';
+}
+const HttpRedirectCodes = [
+    HttpCodes.MovedPermanently,
+    HttpCodes.ResourceMoved,
+    HttpCodes.SeeOther,
+    HttpCodes.TemporaryRedirect,
+    HttpCodes.PermanentRedirect
+];
+const HttpResponseRetryCodes = [
+    HttpCodes.BadGateway,
+    HttpCodes.ServiceUnavailable,
+    HttpCodes.GatewayTimeout
+];
+const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
+const ExponentialBackoffCeiling = 10;
+const ExponentialBackoffTimeSlice = 5;
+class HttpClientError extends Error {
+    constructor(message, statusCode) {
+        super(message);
+        this.name = 'HttpClientError';
+        this.statusCode = statusCode;
+        Object.setPrototypeOf(this, HttpClientError.prototype);
+    }
+}
+class HttpClientResponse {
+    constructor(message) {
+        this.message = message;
+    }
+    readBody() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                let output = Buffer.alloc(0);
+                this.message.on('data', (chunk) => {
+                    output = Buffer.concat([output, chunk]);
+                });
+                this.message.on('end', () => {
+                    resolve(output.toString());
+                });
+            }));
+        });
+    }
+    readBodyBuffer() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                const chunks = [];
+                this.message.on('data', (chunk) => {
+                    chunks.push(chunk);
+                });
+                this.message.on('end', () => {
+                    resolve(Buffer.concat(chunks));
+                });
+            }));
+        });
+    }
+}
+function isHttps(requestUrl) {
+    const parsedUrl = new URL(requestUrl);
+    return parsedUrl.protocol === 'https:';
+}
+class HttpClient {
+    constructor(userAgent, handlers, requestOptions) {
+        this._ignoreSslError = false;
+        this._allowRedirects = true;
+        this._allowRedirectDowngrade = false;
+        this._maxRedirects = 50;
+        this._allowRetries = false;
+        this._maxRetries = 1;
+        this._keepAlive = false;
+        this._disposed = false;
+        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
+        this.handlers = handlers || [];
+        this.requestOptions = requestOptions;
+        if (requestOptions) {
+            if (requestOptions.ignoreSslError != null) {
+                this._ignoreSslError = requestOptions.ignoreSslError;
+            }
+            this._socketTimeout = requestOptions.socketTimeout;
+            if (requestOptions.allowRedirects != null) {
+                this._allowRedirects = requestOptions.allowRedirects;
+            }
+            if (requestOptions.allowRedirectDowngrade != null) {
+                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
+            }
+            if (requestOptions.maxRedirects != null) {
+                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
+            }
+            if (requestOptions.keepAlive != null) {
+                this._keepAlive = requestOptions.keepAlive;
+            }
+            if (requestOptions.allowRetries != null) {
+                this._allowRetries = requestOptions.allowRetries;
+            }
+            if (requestOptions.maxRetries != null) {
+                this._maxRetries = requestOptions.maxRetries;
+            }
+        }
+    }
+    options(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    get(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('GET', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    del(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    post(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('POST', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    patch(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    put(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PUT', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    head(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    sendStream(verb, requestUrl, stream, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request(verb, requestUrl, stream, additionalHeaders);
+        });
+    }
+    /**
+     * Gets a typed object from an endpoint
+     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
+     */
+    getJson(requestUrl_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            const res = yield this.get(requestUrl, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    postJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.post(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    putJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.put(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    patchJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.patch(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    /**
+     * Makes a raw http request.
+     * All other methods such as get, post, patch, and request ultimately call this.
+     * Prefer get, del, post and patch
+     */
+    request(verb, requestUrl, data, headers) {
+        return __awaiter(this, void 0, void 0, function* () {
+            if (this._disposed) {
+                throw new Error('Client has already been disposed.');
+            }
+            const parsedUrl = new URL(requestUrl);
+            let info = this._prepareRequest(verb, parsedUrl, headers);
+            // Only perform retries on reads since writes may not be idempotent.
+            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
+                ? this._maxRetries + 1
+                : 1;
+            let numTries = 0;
+            let response;
+            do {
+                response = yield this.requestRaw(info, data);
+                // Check if it's an authentication challenge
+                if (response &&
+                    response.message &&
+                    response.message.statusCode === HttpCodes.Unauthorized) {
+                    let authenticationHandler;
+                    for (const handler of this.handlers) {
+                        if (handler.canHandleAuthentication(response)) {
+                            authenticationHandler = handler;
+                            break;
+                        }
+                    }
+                    if (authenticationHandler) {
+                        return authenticationHandler.handleAuthentication(this, info, data);
+                    }
+                    else {
+                        // We have received an unauthorized response but have no handlers to handle it.
+                        // Let the response return to the caller.
+                        return response;
+                    }
+                }
+                let redirectsRemaining = this._maxRedirects;
+                while (response.message.statusCode &&
+                    HttpRedirectCodes.includes(response.message.statusCode) &&
+                    this._allowRedirects &&
+                    redirectsRemaining > 0) {
+                    const redirectUrl = response.message.headers['location'];
+                    if (!redirectUrl) {
+                        // if there's no location to redirect to, we won't
+                        break;
+                    }
+                    const parsedRedirectUrl = new URL(redirectUrl);
+                    if (parsedUrl.protocol === 'https:' &&
+                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
+                        !this._allowRedirectDowngrade) {
+                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
+                    }
+                    // we need to finish reading the response before reassigning response
+                    // which will leak the open socket.
+                    yield response.readBody();
+                    // strip authorization header if redirected to a different hostname
+                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
+                        for (const header in headers) {
+                            // header names are case insensitive
+                            if (header.toLowerCase() === 'authorization') {
+                                delete headers[header];
+                            }
+                        }
+                    }
+                    // let's make the request with the new redirectUrl
+                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
+                    response = yield this.requestRaw(info, data);
+                    redirectsRemaining--;
+                }
+                if (!response.message.statusCode ||
+                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
+                    // If not a retry code, return immediately instead of retrying
+                    return response;
+                }
+                numTries += 1;
+                if (numTries < maxTries) {
+                    yield response.readBody();
+                    yield this._performExponentialBackoff(numTries);
+                }
+            } while (numTries < maxTries);
+            return response;
+        });
+    }
+    /**
+     * Needs to be called if keepAlive is set to true in request options.
+     */
+    dispose() {
+        if (this._agent) {
+            this._agent.destroy();
+        }
+        this._disposed = true;
+    }
+    /**
+     * Raw request.
+     * @param info
+     * @param data
+     */
+    requestRaw(info, data) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => {
+                function callbackForResult(err, res) {
+                    if (err) {
+                        reject(err);
+                    }
+                    else if (!res) {
+                        // If `err` is not passed, then `res` must be passed.
+                        reject(new Error('Unknown error'));
+                    }
+                    else {
+                        resolve(res);
+                    }
+                }
+                this.requestRawWithCallback(info, data, callbackForResult);
+            });
+        });
+    }
+    /**
+     * Raw request with callback.
+     * @param info
+     * @param data
+     * @param onResult
+     */
+    requestRawWithCallback(info, data, onResult) {
+        if (typeof data === 'string') {
+            if (!info.options.headers) {
+                info.options.headers = {};
+            }
+            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
+        }
+        let callbackCalled = false;
+        function handleResult(err, res) {
+            if (!callbackCalled) {
+                callbackCalled = true;
+                onResult(err, res);
+            }
+        }
+        const req = info.httpModule.request(info.options, (msg) => {
+            const res = new HttpClientResponse(msg);
+            handleResult(undefined, res);
+        });
+        let socket;
+        req.on('socket', sock => {
+            socket = sock;
+        });
+        // If we ever get disconnected, we want the socket to timeout eventually
+        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
+            if (socket) {
+                socket.end();
+            }
+            handleResult(new Error(`Request timeout: ${info.options.path}`));
+        });
+        req.on('error', function (err) {
+            // err has statusCode property
+            // res should have headers
+            handleResult(err);
+        });
+        if (data && typeof data === 'string') {
+            req.write(data, 'utf8');
+        }
+        if (data && typeof data !== 'string') {
+            data.on('close', function () {
+                req.end();
+            });
+            data.pipe(req);
+        }
+        else {
+            req.end();
+        }
+    }
+    /**
+     * Gets an http agent. This function is useful when you need an http agent that handles
+     * routing through a proxy server - depending upon the url and proxy environment variables.
+     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+     */
+    getAgent(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        return this._getAgent(parsedUrl);
+    }
+    getAgentDispatcher(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (!useProxy) {
+            return;
+        }
+        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
+    }
+    _prepareRequest(method, requestUrl, headers) {
+        const info = {};
+        info.parsedUrl = requestUrl;
+        const usingSsl = info.parsedUrl.protocol === 'https:';
+        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
+        const defaultPort = usingSsl ? 443 : 80;
+        info.options = {};
+        info.options.host = info.parsedUrl.hostname;
+        info.options.port = info.parsedUrl.port
+            ? parseInt(info.parsedUrl.port)
+            : defaultPort;
+        info.options.path =
+            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
+        info.options.method = method;
+        info.options.headers = this._mergeHeaders(headers);
+        if (this.userAgent != null) {
+            info.options.headers['user-agent'] = this.userAgent;
+        }
+        info.options.agent = this._getAgent(info.parsedUrl);
+        // gives handlers an opportunity to participate
+        if (this.handlers) {
+            for (const handler of this.handlers) {
+                handler.prepareRequest(info.options);
+            }
+        }
+        return info;
+    }
+    _mergeHeaders(headers) {
+        if (this.requestOptions && this.requestOptions.headers) {
+            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
+        }
+        return lowercaseKeys(headers || {});
+    }
+    /**
+     * Gets an existing header value or returns a default.
+     * Handles converting number header values to strings since HTTP headers must be strings.
+     * Note: This returns string | string[] since some headers can have multiple values.
+     * For headers that must always be a single string (like Content-Type), use the
+     * specialized _getExistingOrDefaultContentTypeHeader method instead.
+     */
+    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
+            if (headerValue) {
+                clientHeader =
+                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
+            }
+        }
+        const additionalValue = additionalHeaders[header];
+        if (additionalValue !== undefined) {
+            return typeof additionalValue === 'number'
+                ? additionalValue.toString()
+                : additionalValue;
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    /**
+     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
+     * Always returns a single string (not an array) since Content-Type should be a single value.
+     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
+     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
+     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
+     */
+    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
+            if (headerValue) {
+                if (typeof headerValue === 'number') {
+                    clientHeader = String(headerValue);
+                }
+                else if (Array.isArray(headerValue)) {
+                    clientHeader = headerValue.join(', ');
+                }
+                else {
+                    clientHeader = headerValue;
+                }
+            }
+        }
+        const additionalValue = additionalHeaders[Headers.ContentType];
+        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
+        if (additionalValue !== undefined) {
+            if (typeof additionalValue === 'number') {
+                return String(additionalValue);
+            }
+            else if (Array.isArray(additionalValue)) {
+                return additionalValue.join(', ');
+            }
+            else {
+                return additionalValue;
+            }
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    _getAgent(parsedUrl) {
+        let agent;
+        const proxyUrl = getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (this._keepAlive && useProxy) {
+            agent = this._proxyAgent;
+        }
+        if (!useProxy) {
+            agent = this._agent;
+        }
+        // if agent is already assigned use that agent.
+        if (agent) {
+            return agent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        let maxSockets = 100;
+        if (this.requestOptions) {
+            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
+        }
+        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
+        if (proxyUrl && proxyUrl.hostname) {
+            const agentOptions = {
+                maxSockets,
+                keepAlive: this._keepAlive,
+                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
+                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
+                })), { host: proxyUrl.hostname, port: proxyUrl.port })
+            };
+            let tunnelAgent;
+            const overHttps = proxyUrl.protocol === 'https:';
+            if (usingSsl) {
+                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
+            }
+            else {
+                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
+            }
+            agent = tunnelAgent(agentOptions);
+            this._proxyAgent = agent;
+        }
+        // if tunneling agent isn't assigned create a new agent
+        if (!agent) {
+            const options = { keepAlive: this._keepAlive, maxSockets };
+            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
+            this._agent = agent;
+        }
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            agent.options = Object.assign(agent.options || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return agent;
+    }
+    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
+        let proxyAgent;
+        if (this._keepAlive) {
+            proxyAgent = this._proxyAgentDispatcher;
+        }
+        // if agent is already assigned use that agent.
+        if (proxyAgent) {
+            return proxyAgent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
+        })));
+        this._proxyAgentDispatcher = proxyAgent;
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return proxyAgent;
+    }
+    _getUserAgentWithOrchestrationId(userAgent) {
+        const baseUserAgent = userAgent || 'actions/http-client';
+        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
+        if (orchId) {
+            // Sanitize the orchestration ID to ensure it contains only valid characters
+            // Valid characters: 0-9, a-z, _, -, .
+            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
+            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
+        }
+        return baseUserAgent;
+    }
+    _performExponentialBackoff(retryNumber) {
+        return __awaiter(this, void 0, void 0, function* () {
+            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
+            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
+            return new Promise(resolve => setTimeout(() => resolve(), ms));
+        });
+    }
+    _processResponse(res, options) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
+                const statusCode = res.message.statusCode || 0;
+                const response = {
+                    statusCode,
+                    result: null,
+                    headers: {}
+                };
+                // not found leads to null obj returned
+                if (statusCode === HttpCodes.NotFound) {
+                    resolve(response);
+                }
+                // get the result from the body
+                function dateTimeDeserializer(key, value) {
+                    if (typeof value === 'string') {
+                        const a = new Date(value);
+                        if (!isNaN(a.valueOf())) {
+                            return a;
+                        }
+                    }
+                    return value;
+                }
+                let obj;
+                let contents;
+                try {
+                    contents = yield res.readBody();
+                    if (contents && contents.length > 0) {
+                        if (options && options.deserializeDates) {
+                            obj = JSON.parse(contents, dateTimeDeserializer);
+                        }
+                        else {
+                            obj = JSON.parse(contents);
+                        }
+                        response.result = obj;
+                    }
+                    response.headers = res.message.headers;
+                }
+                catch (err) {
+                    // Invalid resource (contents not json);  leaving result obj null
+                }
+                // note that 3xx redirects are handled by the http layer.
+                if (statusCode > 299) {
+                    let msg;
+                    // if exception/error in body, attempt to get better error
+                    if (obj && obj.message) {
+                        msg = obj.message;
+                    }
+                    else if (contents && contents.length > 0) {
+                        // it may be the case that the exception is in the body message as string
+                        msg = contents;
+                    }
+                    else {
+                        msg = `Failed request: (${statusCode})`;
+                    }
+                    const err = new HttpClientError(msg, statusCode);
+                    err.result = response.result;
+                    reject(err);
+                }
+                else {
+                    resolve(response);
+                }
+            }));
+        });
+    }
+}
+const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./src/retry.ts
+/** When to try a request again, and how long to wait first. */
+/** Retry-After above this ends the retries: a preflight that waits minutes helps nobody. */
+const MAX_RETRY_AFTER_MS = 30_000;
+const BACKOFF_BASE_MS = 1_000;
+const BACKOFF_CAP_MS = 8_000;
+/** Exponential backoff: 1 s, 2 s, 4 s, … capped at 8 s. `attempt` counts from 0. */
+function backoffMs(attempt) {
+    return Math.min(BACKOFF_BASE_MS * 2 ** attempt, BACKOFF_CAP_MS);
+}
+/** `Retry-After` as delay-seconds or an HTTP date; undefined when absent or unreadable. */
+function parseRetryAfter(value, nowMs) {
+    if (!value)
+        return undefined;
+    const text = value.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    // An HTTP date always ends in GMT; V8's lenient Date.parse would find a date in any text.
+    if (!/GMT$/.test(text))
+        return undefined;
+    const date = Date.parse(text);
+    if (Number.isNaN(date))
+        return undefined;
+    return Math.max(0, date - nowMs);
+}
+function isRetryableStatus(status) {
+    // 511 is a captive portal asking for a login, which no retry will pass.
+    return status === 429 || (status >= 500 && status <= 599 && status !== 511);
+}
+
+;// CONCATENATED MODULE: ./src/tunnel.ts
+/**
+ * An HTTPS agent that reaches its targets through an HTTP(S) proxy with CONNECT.
+ *
+ * @actions/http-client tunnels through the `tunnel` package, which has no deadline on the
+ * CONNECT (a proxy that accepts TCP and never answers hangs the process) and reports the
+ * proxy's refusal only as text. This agent ties the CONNECT to the request's deadline and
+ * fails with a typed `TunnelError`, so the report can name the proxy hop and its status.
+ */
+
+
+
+
+
+class TunnelError extends Error {
+    kind;
+    constructor(message, kind) {
+        super(message);
+        this.kind = kind;
+        this.name = 'TunnelError';
+    }
+}
+class TunnelAgent extends external_node_https_namespaceObject.Agent {
+    proxy;
+    proxyAuthorization;
+    constructor(proxy, options) {
+        super(options);
+        this.proxy = proxy;
+        if (proxy.username || proxy.password) {
+            const user = decodeURIComponent(proxy.username);
+            const pass = decodeURIComponent(proxy.password);
+            this.proxyAuthorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+        }
+    }
+    createConnection(options, callback) {
+        const host = String(options.host ?? options.hostname ?? 'localhost');
+        const target = `${host.includes(':') ? `[${host}]` : host}:${options.port ?? 443}`;
+        const proxyName = redactProxy(this.proxy);
+        const trace = options.trace ?? {};
+        const signal = options.deadlineSignal;
+        const headers = { host: target };
+        if (this.proxyAuthorization)
+            headers['proxy-authorization'] = this.proxyAuthorization;
+        const overTls = this.proxy.protocol === 'https:';
+        const connectRequest = (overTls ? external_node_https_namespaceObject : external_node_http_namespaceObject).request({
+            host: stripBrackets(this.proxy.hostname),
+            port: this.proxy.port || (overTls ? 443 : 80),
+            method: 'CONNECT',
+            path: target,
+            headers,
+            agent: false,
+            servername: overTls ? this.proxy.hostname : undefined,
+        });
+        trace.tunnel = 'connecting';
+        let settled = false;
+        const settle = (err, socket) => {
+            if (settled)
+                return;
+            settled = true;
+            signal?.removeEventListener('abort', onAbort);
+            callback(err, socket);
+        };
+        const onAbort = () => {
+            connectRequest.destroy();
+            settle(new TunnelError(`the proxy ${proxyName} did not answer the CONNECT to ${target} in time`, 'proxy-timeout'));
+        };
+        if (signal?.aborted) {
+            onAbort();
+            return undefined;
+        }
+        signal?.addEventListener('abort', onAbort, { once: true });
+        connectRequest.once('connect', (res, socket) => {
+            const status = res.statusCode ?? 0;
+            if (status < 200 || status > 299) {
+                socket.destroy();
+                const kind = status === 407 ? 'proxy-auth' : 'proxy-refused';
+                const what = status === 407
+                    ? 'asked for credentials (407)'
+                    : `refused the tunnel to ${target} with HTTP ${status}`;
+                settle(new TunnelError(`the proxy ${proxyName} ${what}`, kind));
+                return;
+            }
+            trace.tunnel = 'established';
+            // The TLS session to the target runs inside the tunnel; its errors are the target's.
+            const { trace: _t, deadlineSignal: _d, ...tlsOptions } = options;
+            void _t;
+            void _d;
+            settle(null, external_node_tls_namespaceObject.connect({
+                ...tlsOptions,
+                socket,
+                servername: options.servername || ((0,external_node_net_namespaceObject.isIP)(host) ? undefined : host),
+            }));
+        });
+        connectRequest.once('error', (err) => {
+            settle(new TunnelError(`cannot reach the proxy ${proxyName}: ${err.code ?? err.message}`, 'proxy-unreachable'));
+        });
+        connectRequest.end();
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/http.ts
+/**
+ * The one HTTP layer every probe goes through. On top of @actions/http-client it adds what a
+ * diagnosis needs and the client lacks: a deadline per attempt from connect to last byte,
+ * bodies read with a cap, redirects followed under the rules that keep credentials safe, retries of
+ * transient failures honouring Retry-After, our own proxy routing, and every failure turned
+ * into a typed `TransportError` instead of a message.
+ */
+
+
+
+
+
+
+
+
+const BODY_LIMIT = 64 * 1024;
+const MAX_REDIRECTS = 5;
+/**
+ * A rule that keeps credentials safe was about to be broken (credentials over plain http or to a
+ * link-local address, an https→http redirect, too many redirects): the request is not sent.
+ */
+class PolicyError extends Error {
+}
+class Transport {
+    options;
+    client;
+    direct;
+    plain;
+    tunnel;
+    secureContext;
+    constructor(options) {
+        this.options = options;
+        this.client = new HttpClient(options.userAgent, [], {
+            allowRedirects: false,
+            allowRetries: false,
+            // Only an idle timer in the client; the deadline that counts is ours (see attempt()).
+            socketTimeout: options.timeoutMs + 1000,
+        });
+        // One TLS context for every connection: building one per handshake (the root store, with
+        // NODE_EXTRA_CA_CERTS) was the largest CPU cost of a run with many images.
+        this.secureContext = external_node_tls_namespaceObject.createSecureContext();
+        const agentOptions = {
+            keepAlive: true,
+            maxSockets: 32,
+            lookup: refuseLinkLocal(options.lookup ?? external_node_dns_namespaceObject.lookup),
+            secureContext: this.secureContext,
+        };
+        this.direct = new external_node_https_namespaceObject.Agent(agentOptions);
+        this.plain = new external_node_http_namespaceObject.Agent(agentOptions);
+    }
+    route(url) {
+        return routeFor(url, this.options.proxy);
+    }
+    /** One request with its retries. Never throws: failures come back as `error`. */
+    async send(request, retries = this.options.retries) {
+        const started = this.options.now();
+        const route = this.route(request.url);
+        let attempts = 0;
+        for (;;) {
+            attempts++;
+            const result = await this.attempt(request);
+            const exchange = () => ({
+                ...result,
+                attempts,
+                ms: this.options.now() - started,
+                route,
+            });
+            if (attempts > retries || !isTransient(result) || request.signal?.aborted)
+                return exchange();
+            const retryAfter = parseRetryAfter(firstHeader(result.answer?.headers['retry-after']), this.options.now());
+            if (retryAfter !== undefined && retryAfter > MAX_RETRY_AFTER_MS) {
+                return {
+                    ...exchange(),
+                    retryNote: `Retry-After asked for ${Math.round(retryAfter / 1000)} s, over the 30 s this action waits`,
+                };
+            }
+            const delay = retryAfter ?? backoffMs(attempts - 1);
+            this.options.debug(`${request.method} ${safeUrl(request.url)}: transient failure, retry in ${delay} ms`);
+            await this.options.sleep(delay);
+        }
+    }
+    /** Closes kept-alive connections so nothing holds the process open. */
+    close() {
+        this.direct.destroy();
+        this.plain.destroy();
+        this.tunnel?.destroy();
+    }
+    agentFor(url) {
+        if (url.protocol === 'http:')
+            return this.plain;
+        if (this.route(url).via === 'direct' || !this.options.proxy.url)
+            return this.direct;
+        this.tunnel ??= new TunnelAgent(this.options.proxy.url, {
+            keepAlive: true,
+            maxSockets: 32,
+            secureContext: this.secureContext,
+        });
+        return this.tunnel;
+    }
+    /** One attempt: the request and its redirects, all within one deadline. */
+    async attempt(request) {
+        const controller = new AbortController();
+        const trace = {};
+        const timer = setTimeout(() => controller.abort(), this.options.timeoutMs);
+        const abandon = () => controller.abort();
+        request.signal?.addEventListener('abort', abandon, { once: true });
+        let url = request.url;
+        let authorization = request.authorization;
+        const hops = [];
+        try {
+            for (let redirects = 0;; redirects++) {
+                hops.push(url);
+                if (authorization)
+                    assertCredentialsMayGo(url);
+                if (isLinkLocal(url.hostname))
+                    throw new PolicyError(`${url.hostname} is a link-local address`);
+                const response = await this.exchange(request, url, authorization, controller.signal, trace);
+                const status = response.message.statusCode ?? 0;
+                const location = response.message.headers.location;
+                if ([301, 302, 303, 307, 308].includes(status) && location && request.method !== 'POST') {
+                    response.message.resume();
+                    if (redirects >= MAX_REDIRECTS)
+                        throw new PolicyError(`more than ${MAX_REDIRECTS} redirects`);
+                    const next = new URL(location, url);
+                    if (url.protocol === 'https:' && next.protocol !== 'https:') {
+                        throw new PolicyError(`a redirect from https to ${next.protocol}// (${next.host}) was refused`);
+                    }
+                    // Authorization belongs to the origin it was meant for; another host gets none.
+                    if (next.origin !== url.origin)
+                        authorization = undefined;
+                    this.options.debug(`${request.method} ${safeUrl(url)} redirected to ${safeUrl(next)}${next.search ? ' (query not shown)' : ''}`);
+                    url = next;
+                    continue;
+                }
+                const limit = request.bodyLimit ?? BODY_LIMIT;
+                const body = await readCapped(response, limit, controller.signal);
+                return {
+                    url,
+                    hops,
+                    answer: {
+                        status,
+                        headers: response.message.headers,
+                        headersDistinct: response.message.headersDistinct,
+                        body,
+                        url,
+                    },
+                };
+            }
+        }
+        catch (err) {
+            return {
+                url,
+                hops,
+                error: classifyError(err, trace, controller.signal.aborted, this.options.timeoutMs),
+            };
+        }
+        finally {
+            clearTimeout(timer);
+            request.signal?.removeEventListener('abort', abandon);
+        }
+    }
+    exchange(request, url, authorization, signal, trace) {
+        const headers = { 'user-agent': this.options.userAgent };
+        if (request.accept)
+            headers.accept = request.accept;
+        if (request.range)
+            headers.range = request.range;
+        const body = request.form?.toString();
+        if (body !== undefined) {
+            headers['content-type'] = 'application/x-www-form-urlencoded';
+            headers['content-length'] = Buffer.byteLength(body);
+        }
+        if (authorization)
+            headers.authorization = authorization;
+        const secure = url.protocol === 'https:';
+        const options = {
+            method: request.method,
+            host: stripBrackets(url.hostname),
+            port: url.port || (secure ? 443 : 80),
+            path: `${url.pathname}${url.search}`,
+            headers,
+            agent: this.agentFor(url),
+            signal,
+            trace,
+            deadlineSignal: signal,
+        };
+        const info = { parsedUrl: url, httpModule: secure ? external_node_https_namespaceObject : external_node_http_namespaceObject, options };
+        return new Promise((resolve, reject) => {
+            this.client.requestRawWithCallback(info, body ?? null, (err, res) => err || !res ? reject(err) : resolve(res));
+        });
+    }
+}
+function isTransient(result) {
+    if (result.answer)
+        return isRetryableStatus(result.answer.status);
+    return result.error?.kind === 'reset' || result.error?.kind === 'timeout';
+}
+/**
+ * Credentials never travel over plain http, loopback aside: the last gate before any request with
+ * an Authorization header, whoever built it. (Link-local hosts are refused for every request.)
+ */
+function assertCredentialsMayGo(url) {
+    if (url.protocol !== 'https:' && !isLoopback(url.hostname)) {
+        throw new PolicyError(`credentials were not sent to ${url.host} over plain http`);
+    }
+}
+/** A host name that resolves to a link-local address (a metadata service) is refused too. */
+const refuseLinkLocal = (lookup) => (hostname, options, callback) => {
+    lookup(hostname, { ...options }, (err, address, family) => {
+        if (err)
+            return callback(err, address, family);
+        const addresses = Array.isArray(address) ? address : [{ address, family }];
+        if (addresses.some((a) => isLinkLocal(a.address))) {
+            const refused = Object.assign(new Error(`${hostname} resolves to a link-local address`), {
+                code: 'ELINKLOCAL',
+            });
+            return callback(refused, '', 0);
+        }
+        callback(null, address, family);
+    });
+};
+/** Reads at most `limit` bytes; a larger body is cut (and its connection dropped). */
+function readCapped(response, limit, signal) {
+    const message = response.message;
+    return new Promise((resolve, reject) => {
+        const chunks = [];
+        let size = 0;
+        let done = false;
+        const finish = () => {
+            if (done)
+                return;
+            done = true;
+            signal.removeEventListener('abort', onAbort);
+            resolve(Buffer.concat(chunks));
+        };
+        const fail = (err) => {
+            if (done)
+                return;
+            done = true;
+            signal.removeEventListener('abort', onAbort);
+            message.destroy();
+            reject(err);
+        };
+        const onAbort = () => fail(Object.assign(new Error('deadline'), { name: 'AbortError' }));
+        signal.addEventListener('abort', onAbort, { once: true });
+        message.on('data', (chunk) => {
+            const room = limit - size;
+            if (chunk.length >= room) {
+                chunks.push(chunk.subarray(0, room));
+                size = limit;
+                message.destroy();
+                finish();
+                return;
+            }
+            chunks.push(chunk);
+            size += chunk.length;
+        });
+        message.on('end', () => finish());
+        message.on('error', (err) => fail(err));
+        message.on('close', () => {
+            if (!message.complete)
+                fail(Object.assign(new Error('the connection closed before the body ended'), {
+                    code: 'ECONNRESET',
+                }));
+            else
+                finish();
+        });
+    });
+}
+const TLS_CODES = new Set([
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'UNABLE_TO_GET_ISSUER_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'CERT_HAS_EXPIRED',
+    'CERT_NOT_YET_VALID',
+    'CERT_UNTRUSTED',
+    'CERT_REJECTED',
+    'CERT_SIGNATURE_FAILURE',
+    'HOSTNAME_MISMATCH',
+    'EPROTO',
+]);
+/** Turns whatever Node or the client threw into one of the kinds the diagnosis knows. */
+function classifyError(err, trace, deadline, timeoutMs) {
+    const seconds = `${Math.round(timeoutMs / 100) / 10} s`;
+    if (err instanceof TunnelError) {
+        return { kind: err.kind, detail: err.message };
+    }
+    if (deadline) {
+        if (trace.tunnel === 'connecting')
+            return {
+                kind: 'proxy-timeout',
+                detail: `the proxy did not answer the CONNECT within ${seconds}`,
+            };
+        return { kind: 'timeout', detail: `no complete answer within ${seconds}` };
+    }
+    if (err instanceof PolicyError)
+        return { kind: 'policy', detail: err.message };
+    const e = (err ?? {});
+    const code = e.code ?? '';
+    const message = e.message ?? String(err);
+    const throughProxy = trace.tunnel === 'established';
+    if (code === 'ELINKLOCAL')
+        return { kind: 'policy', detail: message };
+    if (['ENOTFOUND', 'EAI_AGAIN', 'EAI_NODATA', 'EAI_FAIL', 'EAI_NONAME'].includes(code)) {
+        return { kind: 'dns', detail: `${e.hostname ?? 'the host'} does not resolve (${code})` };
+    }
+    if (code === 'ECONNREFUSED')
+        return {
+            kind: 'refused',
+            detail: `connection refused (${e.address ?? ''}${e.port ? `:${e.port}` : ''})`,
+        };
+    if (['ECONNRESET', 'EPIPE', 'ECONNABORTED'].includes(code) || message === 'socket hang up') {
+        return { kind: 'reset', detail: `the connection was reset (${code || message})`, throughProxy };
+    }
+    if (['EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENETDOWN', 'EHOSTDOWN'].includes(code)) {
+        return { kind: 'unreachable', detail: `the host is unreachable (${code})` };
+    }
+    if (code === 'ETIMEDOUT' || message.startsWith('Request timeout')) {
+        return { kind: 'timeout', detail: `no answer within ${seconds}` };
+    }
+    if (TLS_CODES.has(code) ||
+        code.startsWith('ERR_TLS_') ||
+        code.startsWith('ERR_SSL_') ||
+        code.startsWith('CERT_')) {
+        return { kind: 'tls', detail: `${message} (${code})`, throughProxy };
+    }
+    if (code.startsWith('HPE_'))
+        return { kind: 'bad-answer', detail: `an answer that is not valid HTTP (${code})` };
+    if (['ERR_INVALID_CHAR', 'ERR_INVALID_HTTP_TOKEN', 'ERR_HTTP_INVALID_HEADER_VALUE'].includes(code)) {
+        // A value from a server (a token, a redirect) that cannot go into a request line or header.
+        return {
+            kind: 'bad-answer',
+            detail: `a value that cannot be sent in an HTTP request (${code})`,
+        };
+    }
+    // Only the code: the text of an error we do not know could quote a request, headers included.
+    return {
+        kind: 'reset',
+        detail: `the connection failed (${code || e.name || 'unknown error'})`,
+        throughProxy,
+    };
+}
+/**
+ * The URL without its credentials and its query, for logs: a blob host's signed URL carries its
+ * signature in the query.
+ */
+function safeUrl(url) {
+    return `${url.protocol}//${url.host}${url.pathname}`;
+}
+/** `host:port`, the port always written: what a firewall rule or a proxy's CONNECT names. */
+function hostPort(url) {
+    return `${url.host}${url.port ? '' : url.protocol === 'http:' ? ':80' : ':443'}`;
+}
+function firstHeader(value) {
+    return Array.isArray(value) ? value[0] : value;
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = require("node:child_process");
+;// CONCATENATED MODULE: ./src/core/credentials.ts
+/**
+ * The credentials a registry gets, and where they came from: the `username` and `password` inputs
+ * (the configured registry only, and they win), else the auth file's entry for the repository,
+ * else what its credential helper says (`docker-credential-<name> get`, the server on stdin,
+ * within the timeout, never through a shell), else none.
+ */
+
+
+/** The most a helper may print: a JSON object with a user name and a secret. */
+const HELPER_OUTPUT_LIMIT = 64 * 1024;
+async function resolveCredentials(ctx, registry, repository) {
+    const { config } = ctx;
+    if (registry === config.registry && config.credentials) {
+        return {
+            basic: basic(ctx, config.credentials.username, config.credentials.password),
+            source: { kind: 'inputs' },
+        };
+    }
+    const auth = config.authFiles;
+    const found = auth && lookupAuth(auth.files, registry, repository);
+    if (!found)
+        return { source: { kind: 'none', searched: auth?.searched } };
+    if (found.kind === 'entry') {
+        const { entry } = found;
+        const source = { kind: 'file', file: found.file, key: found.key };
+        if (entry.password !== undefined)
+            return { basic: basic(ctx, entry.username, entry.password), source };
+        return { identityToken: entry.identityToken, source };
+    }
+    const source = { kind: 'helper', file: found.file, helper: found.helper };
+    const answer = await ctx.helperAnswer(found.helper, found.server, () => askHelper(found.helper, found.server, config.timeoutMs, ctx.deps.onSecret));
+    if ('problem' in answer) {
+        return {
+            source,
+            finding: {
+                code: 'missing-credentials',
+                detail: `the credential helper docker-credential-${found.helper} (named in ${found.file}) gave no credentials for ${registry}: ${answer.problem}`,
+            },
+        };
+    }
+    // Docker's convention: a helper that stores an identity token says so with the user `<token>`.
+    if (answer.username === '<token>')
+        return { identityToken: answer.secret, source };
+    return { basic: basic(ctx, answer.username, answer.secret), source };
+}
+function basic(ctx, username, password) {
+    const encoded = Buffer.from(`${username}:${password}`).toString('base64');
+    ctx.deps.onSecret(encoded);
+    return `Basic ${encoded}`;
+}
+/**
+ * Runs `docker-credential-<helper> get` with the server on stdin. What it prints is a secret:
+ * it is never logged, and a problem is described by its kind, never by its output.
+ */
+function askHelper(helper, server, timeoutMs, onSecret) {
+    const program = `docker-credential-${helper}`;
+    return new Promise((resolve) => {
+        let settled = false;
+        const done = (answer) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            resolve(answer);
+        };
+        const child = (0,external_node_child_process_namespaceObject.spawn)(program, ['get'], { stdio: ['pipe', 'pipe', 'ignore'], shell: false });
+        const timer = setTimeout(() => {
+            child.kill('SIGKILL');
+            done({ problem: `it did not answer within ${Math.round(timeoutMs / 100) / 10} s` });
+        }, timeoutMs);
+        const chunks = [];
+        let size = 0;
+        child.stdout.on('data', (chunk) => {
+            size += chunk.length;
+            if (size > HELPER_OUTPUT_LIMIT) {
+                child.kill('SIGKILL');
+                done({ problem: 'it printed more than a credential' });
+                return;
+            }
+            chunks.push(chunk);
+        });
+        child.on('error', (err) => {
+            done({
+                problem: err.code === 'ENOENT'
+                    ? `${program} is not on PATH`
+                    : `${program} could not be run (${err.code ?? 'error'})`,
+            });
+        });
+        child.stdin.on('error', () => { }); // a helper that exits without reading: judged by its exit
+        child.on('close', (code) => {
+            if (code !== 0)
+                return done({ problem: `it exited with status ${code ?? 'unknown'}` });
+            let json;
+            try {
+                json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            }
+            catch {
+                return done({ problem: 'its output is not JSON' });
+            }
+            const record = json;
+            // Masked the moment it is read, before its shape is judged.
+            if (typeof record?.Secret === 'string' && record.Secret)
+                onSecret(record.Secret);
+            if (typeof record !== 'object' ||
+                record === null ||
+                typeof record.Username !== 'string' ||
+                typeof record.Secret !== 'string' ||
+                !record.Secret) {
+                return done({ problem: 'its output is not {"Username": …, "Secret": …}' });
+            }
+            done({ username: record.Username, secret: record.Secret });
+        });
+        child.stdin.end(server);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/core/limiter.ts
+/** Runs at most `size` tasks at once; the others wait for a place, first come, first served. */
+class Limiter {
+    size;
+    running = 0;
+    queue = [];
+    constructor(size) {
+        this.size = size;
+    }
+    async run(task) {
+        if (this.running < this.size)
+            this.running++;
+        // The task that finishes hands its place straight to the first in the queue.
+        else
+            await new Promise((resolve) => this.queue.push(resolve));
+        try {
+            return await task();
+        }
+        finally {
+            const next = this.queue.shift();
+            if (next)
+                next();
+            else
+                this.running--;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/context.ts
+/**
+ * What every hop of a run shares: the configuration, the one HTTP layer and the limiter in front
+ * of it, the secrets met so far, and the record of which hosts were used and how they were reached.
+ * The hop modules (endpoint, tokens, images, blobs) sit above this one and never import each
+ * other's callers; the sequencer (preflight.ts) sits on top.
+ */
+
+
+
+
+function presented(header) {
+    return header?.startsWith('Bearer ') ? 'token' : header ? 'basic' : 'nothing';
+}
+class RunContext {
+    config;
+    transport;
+    deps;
+    started;
+    /** Things worth knowing that do not fail the run; shown as warnings. */
+    notes = [];
+    /** What was left unchecked and why; shown with the details, not as a warning. */
+    info = [];
+    routes = [];
+    hostsUsed = [];
+    /** Each credential helper is asked once per server, whichever registry run asks first. */
+    helperAnswers = new Map();
+    limiter;
+    /** Every secret of the run, cut from whatever a server sent before the report holds it. */
+    scrubber = new Scrubber();
+    maxSkewMs = 0;
+    constructor(config, deps) {
+        this.config = config;
+        this.deps = {
+            ...deps,
+            onSecret: (value) => {
+                this.scrubber.add(value);
+                deps.onSecret(value);
+            },
+        };
+        for (const secret of configSecrets(config))
+            this.scrubber.add(secret);
+        this.started = deps.now();
+        this.limiter = new Limiter(deps.concurrency);
+        this.transport = new Transport({
+            timeoutMs: config.timeoutMs,
+            retries: config.retries,
+            proxy: config.proxy,
+            userAgent: deps.userAgent,
+            sleep: deps.sleep,
+            now: deps.now,
+            debug: deps.debug,
+        });
+    }
+    /** Every `host:port` the pulls need, in the order first used. */
+    get hosts() {
+        return [...this.hostsUsed];
+    }
+    get clockSkewMs() {
+        return this.maxSkewMs;
+    }
+    /** One request through the limiter and the transport, logged, its hosts recorded. */
+    async send(request, options = {}) {
+        if (!options.speculative)
+            this.use(request.url);
+        const exchange = await this.limiter.run(() => this.transport.send(request, options.retries ?? this.config.retries));
+        if (exchange.answer && options.secretsIn)
+            for (const secret of options.secretsIn(exchange.answer.body))
+                this.deps.onSecret(secret);
+        if (!options.speculative)
+            this.adopt(exchange);
+        const outcome = exchange.answer ? `HTTP ${exchange.answer.status}` : exchange.error?.kind;
+        const where = exchange.url.host === request.url.host ? '' : ` (last answer from ${exchange.url.host})`;
+        this.deps.debug(`${request.method} ${request.url.host}${request.url.pathname}: ${outcome}${where} in ${exchange.ms} ms (${exchange.attempts} attempt${exchange.attempts === 1 ? '' : 's'})`);
+        if (exchange.answer)
+            this.noteSkew(dateHeader(exchange.answer.headers.date));
+        return exchange;
+    }
+    helperAnswer(helper, server, ask) {
+        const key = `${helper}\n${server}`;
+        let answer = this.helperAnswers.get(key);
+        if (!answer) {
+            answer = ask();
+            this.helperAnswers.set(key, answer);
+        }
+        return answer;
+    }
+    /** Counts the hosts of an exchange as used (a speculative one, once it turns out to be needed). */
+    adopt(exchange) {
+        for (const url of exchange.hops)
+            this.use(url);
+    }
+    noteSkew(serverTime) {
+        if (!serverTime)
+            return;
+        const skew = Math.abs(this.deps.now() - serverTime.getTime());
+        if (skew > this.maxSkewMs)
+            this.maxSkewMs = skew;
+    }
+    close() {
+        this.transport.close();
+    }
+    use(url) {
+        const target = hostPort(url);
+        if (this.hostsUsed.includes(target))
+            return;
+        this.hostsUsed.push(target);
+        const route = this.transport.route(url);
+        if (!this.routes.some((r) => r.host === url.host))
+            this.routes.push({ host: url.host, via: route.via, reason: route.reason });
+    }
+}
+/** The secrets a run starts with: the password, and the proxy's password, as given and decoded. */
+function configSecrets(config) {
+    const secrets = [];
+    if (config.credentials)
+        secrets.push(config.credentials.password);
+    for (const file of config.authFiles?.files ?? [])
+        for (const entry of file.entries.values()) {
+            if (entry.password)
+                secrets.push(entry.password);
+            if (entry.identityToken)
+                secrets.push(entry.identityToken);
+        }
+    const proxy = config.proxy.url;
+    if (proxy?.password) {
+        secrets.push(proxy.password);
+        try {
+            secrets.push(decodeURIComponent(proxy.password));
+        }
+        catch {
+            // Percent-encoding is checked when the proxy is read; the raw form is registered anyway.
+        }
+    }
+    return secrets;
+}
+function dateHeader(value) {
+    const text = Array.isArray(value) ? value[0] : value;
+    const date = text ? new Date(text) : undefined;
+    return date && !Number.isNaN(date.getTime()) ? date : undefined;
+}
+/**
+ * One registry's part of a run: its name, the credentials it gets (only the configured registry
+ * gets any), what to check there, and the tokens fetched for its repositories.
+ */
+class RegistryScope {
+    ctx;
+    registry;
+    dockerHub;
+    /** Tokens per repository, fetched once and shared by all its tags. */
+    tokens = new Map();
+    /** The statuses the outputs report, for the configured registry. */
+    facts;
+    /** Follow an image to its config blob, through the registry's redirect. */
+    layers;
+    /** The platforms every image must offer here; undefined when not checked here. */
+    platforms;
+    /** Credentials per repository ('' for the registry itself), resolved by prepare(). */
+    resolved = new Map();
+    constructor(ctx, registry, dockerHub) {
+        this.ctx = ctx;
+        this.registry = registry;
+        this.dockerHub = dockerHub;
+        const { config } = ctx;
+        this.facts = {
+            auth: {
+                scheme: 'unknown',
+                credentials: this.isPrimary && config.credentials
+                    ? 'given'
+                    : this.isPrimary && config.missing
+                        ? 'incomplete'
+                        : 'anonymous',
+            },
+        };
+        const policy = config.platforms;
+        const explicit = policy.kind === 'list' && policy.explicit;
+        // On Docker Hub a manifest GET counts as a pull; once an explicit platform has paid for one,
+        // following the image to its layers costs no more (blob downloads are not counted).
+        this.layers = config.layers === 'true' || (config.layers === 'auto' && (!dockerHub || explicit));
+        if (policy.kind === 'list' && (explicit || this.layers))
+            this.platforms = policy.platforms;
+    }
+    /** Resolves the credentials of the registry and of each repository before any request. */
+    async prepare(repositories) {
+        const keys = ['', ...new Set(repositories)];
+        const found = await Promise.all(keys.map((repo) => resolveCredentials(this.ctx, this.registry, repo || undefined)));
+        for (const [n, key] of keys.entries())
+            this.resolved.set(key, found[n]);
+        const own = this.credentials(repositories[0]);
+        if (own.basic || own.identityToken)
+            this.facts.auth.credentials = 'given';
+    }
+    /** The credentials for a repository: its own scoped entry, else the registry's. */
+    credentials(repository) {
+        return ((repository !== undefined ? this.resolved.get(repository) : undefined) ??
+            this.resolved.get('') ?? { source: { kind: 'none' } });
+    }
+    /** The registry the `registry` input names: the outputs' statuses are its. */
+    get isPrimary() {
+        return this.registry === this.ctx.config.registry;
+    }
+    /** Whether any credentials go to this registry (from the inputs or an auth file). */
+    get hasCredentials() {
+        return [...this.resolved.values()].some((r) => r.basic || r.identityToken);
+    }
+    /** A manifest GET is needed to read an index's platforms or to follow an image to its layers. */
+    get readsManifests() {
+        return this.layers || this.platforms !== undefined;
+    }
+    get refusalContext() {
+        return {
+            primary: this.ctx.config.registry,
+            credentialsGiven: this.hasCredentials || (this.isPrimary && !!this.ctx.config.credentials),
+            authFiles: this.ctx.config.authFiles?.searched,
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/token.ts
+/**
+ * The token exchange of the distribution token spec: the request URL, and what the token
+ * service and the registry say back.
+ */
+/** The client_id the token spec asks clients to send; token services log it. */
+const CLIENT_ID = 'registry-auth-preflight';
+/** `expires_in` when the service says nothing, and the least it may say (token spec). */
+const MIN_EXPIRES_IN = 60;
+/** `realm?service=…&scope=…&client_id=…`, keeping whatever query the realm already carries. */
+function tokenUrl(realm, service, scopes) {
+    const url = new URL(realm.href);
+    if (service)
+        url.searchParams.set('service', service);
+    for (const scope of scopes)
+        url.searchParams.append('scope', scope);
+    if (!url.searchParams.has('client_id'))
+        url.searchParams.set('client_id', CLIENT_ID);
+    return url;
+}
+function pullScope(repository) {
+    return `repository:${repository}:pull`;
+}
+/** A 200 from the token service: JSON with `token` and/or `access_token`. */
+function parseTokenResponse(body) {
+    const json = parseJson(body);
+    if (json === undefined)
+        return { ok: false, reason: 'the token service answered 200 with a body that is not JSON' };
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+        return { ok: false, reason: 'the token service answered 200 with JSON that is not an object' };
+    }
+    const record = json;
+    const token = [record.token, record.access_token].find((t) => typeof t === 'string' && t !== '');
+    if (!token)
+        return { ok: false, reason: 'the token service answered 200 without a token' };
+    if (!/^[\x21-\x7e]+$/.test(token)) {
+        return {
+            ok: false,
+            reason: 'the token service answered 200 with a token that cannot be sent in a header',
+        };
+    }
+    const expires = readSeconds(record.expires_in);
+    const expiresIn = expires !== undefined && expires >= MIN_EXPIRES_IN ? Math.floor(expires) : MIN_EXPIRES_IN;
+    const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+    const issued = typeof record.issued_at === 'string' && rfc3339.test(record.issued_at)
+        ? new Date(record.issued_at)
+        : undefined;
+    const issuedAt = issued && !Number.isNaN(issued.getTime()) ? issued : undefined;
+    return { ok: true, token: { token, expiresIn, issuedAt } };
+}
+/** `expires_in` as a number or a numeric string; anything else is no answer. */
+function readSeconds(value) {
+    if (typeof value === 'number' && Number.isFinite(value))
+        return value;
+    const n = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : undefined;
+    return n !== undefined && Number.isFinite(n) ? n : undefined;
+}
+/** Every credential a token response carries, for the mask, whatever else the body holds. */
+function tokenSecrets(body) {
+    const json = parseJson(body);
+    if (typeof json !== 'object' || json === null)
+        return [];
+    const record = json;
+    return [record.token, record.access_token, record.refresh_token].filter((v) => typeof v === 'string' && v.trim() !== '');
+}
+/** `{"errors":[{"code","message"}]}` as registries (and Red Hat's SSO) send it; undefined otherwise. */
+function parseErrorBody(body) {
+    const json = parseJson(body);
+    if (!json || typeof json !== 'object' || !Array.isArray(json.errors))
+        return undefined;
+    return json.errors
+        .filter((e) => typeof e === 'object' && e !== null)
+        .map((e) => ({
+        code: scalar(e.code),
+        message: typeof e.message === 'string' ? e.message : '',
+    }));
+}
+function parseJson(body) {
+    try {
+        return JSON.parse(body.toString('utf8'));
+    }
+    catch {
+        return undefined;
+    }
+}
+/** A JSON scalar as text; objects and arrays (whose toString could be anything) as ''. */
+function scalar(value) {
+    return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
+}
+
+;// CONCATENATED MODULE: ./src/manifest.ts
+
+const MEDIA_TYPES = {
+    ociIndex: 'application/vnd.oci.image.index.v1+json',
+    ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+    dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+};
+/** What a manifest request accepts: every format a current pull does. */
+const MANIFEST_ACCEPT = Object.values(MEDIA_TYPES).join(', ');
+/** distribution's limit for a manifest: a larger one is not a manifest a pull would take. */
+const MANIFEST_LIMIT = 4 * 1024 * 1024;
+const manifest_DIGEST = /^(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/;
+/** Reads a manifest or an index from its body and its Content-Type. */
+function parseManifest(body, contentType) {
+    const json = parseJson(body);
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+        return { kind: 'unreadable', reason: 'the manifest is not a JSON object' };
+    }
+    const record = json;
+    const type = (typeof record.mediaType === 'string' ? record.mediaType : (contentType ?? '')).split(';')[0];
+    const isIndex = type === MEDIA_TYPES.ociIndex ||
+        type === MEDIA_TYPES.dockerList ||
+        Array.isArray(record.manifests);
+    if (isIndex) {
+        if (!Array.isArray(record.manifests))
+            return { kind: 'unreadable', reason: 'the index has no manifests' };
+        const manifests = record.manifests.map(descriptor).filter((d) => !!d);
+        return { kind: 'index', manifests };
+    }
+    const config = descriptor(record.config);
+    if (!config) {
+        const schema = record.schemaVersion === 1 ? ' (a schema 1 manifest, which this check does not read)' : '';
+        return { kind: 'unreadable', reason: `the manifest names no config blob${schema}` };
+    }
+    return { kind: 'manifest', config };
+}
+function descriptor(value) {
+    if (typeof value !== 'object' || value === null)
+        return undefined;
+    const record = value;
+    if (typeof record.digest !== 'string' || !manifest_DIGEST.test(record.digest))
+        return undefined;
+    const d = { digest: record.digest };
+    if (typeof record.mediaType === 'string')
+        d.mediaType = record.mediaType;
+    const platform = readPlatform(record.platform);
+    if (platform)
+        d.platform = platform;
+    return d;
+}
+/**
+ * A platform as a server wrote it, if it is one: each part a short word. Anything else (markup,
+ * a page of text) is not a platform, and never reaches a report.
+ */
+function readPlatform(value) {
+    if (typeof value !== 'object' || value === null)
+        return undefined;
+    const p = value;
+    const word = (v) => typeof v === 'string' && /^[A-Za-z0-9_.-]{1,32}$/.test(v);
+    if (!word(p.os) || !word(p.architecture))
+        return undefined;
+    const platform = { os: p.os, architecture: p.architecture };
+    if (word(p.variant))
+        platform.variant = p.variant;
+    return platform;
+}
+/**
+ * The platforms an index offers to run, in its order: attestation manifests and the like
+ * (`unknown/unknown`) are not platforms.
+ */
+function indexPlatforms(manifests) {
+    return manifests.filter((m) => m.platform && m.platform.os !== 'unknown' && m.platform.architecture !== 'unknown');
+}
+/** The platform an image config says it is for (`os`, `architecture`, `variant`), if it says. */
+function configPlatform(body) {
+    return readPlatform(parseJson(body));
+}
+
+;// CONCATENATED MODULE: ./src/challenge.ts
+const TOKEN_CHAR = /[!#$%&'*+.^_`|~0-9A-Za-z-]/;
+const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** token68 (RFC 9110 §11.2): base64 and friends. */
+const TOKEN68_CHAR = /[0-9A-Za-z\-._~+/]/;
+function parseChallenges(headerValues) {
+    const challenges = [];
+    let malformed = false;
+    for (const value of headerValues) {
+        const parsed = parseOne(value);
+        challenges.push(...parsed.challenges);
+        malformed ||= parsed.malformed;
+    }
+    return { challenges, malformed };
+}
+/** The Bearer challenge, if the server sent one with a realm. */
+function bearerChallenge(parsed) {
+    return parsed.challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
+}
+function parseOne(input) {
+    const challenges = [];
+    let malformed = false;
+    let i = 0;
+    const n = input.length;
+    const skipSpace = () => {
+        while (i < n && (input[i] === ' ' || input[i] === '\t'))
+            i++;
+    };
+    const readToken = () => {
+        const start = i;
+        while (i < n && TOKEN_CHAR.test(input[i]))
+            i++;
+        return input.slice(start, i);
+    };
+    const readQuoted = () => {
+        // input[i] is the opening quote
+        i++;
+        let out = '';
+        while (i < n) {
+            const c = input[i];
+            if (c === '\\' && i + 1 < n) {
+                out += input[i + 1];
+                i += 2;
+            }
+            else if (c === '"') {
+                i++;
+                return out;
+            }
+            else {
+                out += c;
+                i++;
+            }
+        }
+        return undefined; // unterminated
+    };
+    const skipToComma = () => {
+        while (i < n && input[i] !== ',')
+            i++;
+    };
+    let current;
+    while (i < n) {
+        skipSpace();
+        if (i >= n)
+            break;
+        if (input[i] === ',') {
+            i++;
+            continue;
+        }
+        const start = i;
+        const word = readToken();
+        if (!word) {
+            malformed = true;
+            i = start + 1;
+            skipToComma();
+            continue;
+        }
+        skipSpace();
+        if (input[i] === '=' && current) {
+            // An auth-param of the current challenge, unless this is a token68 ("abc==").
+            i++;
+            skipSpace();
+            let value;
+            if (input[i] === '"') {
+                value = readQuoted();
+                if (value === undefined) {
+                    malformed = true;
+                    break;
+                }
+            }
+            else {
+                value = readToken();
+                if (value === '' && i < n && input[i] !== ',') {
+                    malformed = true;
+                    skipToComma();
+                    continue;
+                }
+            }
+            const name = word.toLowerCase();
+            if (!(name in current.params))
+                current.params[name] = value;
+            continue;
+        }
+        // A new challenge: `scheme` followed by a space (and params), a comma or the end.
+        current = { scheme: word.toLowerCase(), params: {} };
+        challenges.push(current);
+        // A token68 after the scheme (`Negotiate abc==`) carries no parameter we use: skip it.
+        // It is told from a first parameter (`Bearer realm=…`) by what follows its `=` signs.
+        const save = i;
+        const start68 = i;
+        while (i < n && TOKEN68_CHAR.test(input[i]))
+            i++;
+        if (i > start68) {
+            const word68 = input.slice(start68, i);
+            skipSpace();
+            let equals = 0;
+            while (i < n && input[i] === '=') {
+                i++;
+                equals++;
+            }
+            skipSpace();
+            // `name = value` is a parameter (white space around `=` is allowed); `abc==` is not.
+            const param = equals === 1 && i < n && input[i] !== ',' && TOKEN_RE.test(word68);
+            if (param)
+                i = save;
+        }
+    }
+    if (challenges.length === 0 && input.trim() !== '')
+        malformed = true;
+    return { challenges, malformed };
+}
+
+;// CONCATENATED MODULE: ./src/core/findings.ts
+
+
+const ROLE_OF = {
+    registry: 'registry',
+    'token-service': 'token service',
+    'blob-host': 'blob host',
+    proxy: 'registry',
+};
+/** Statuses that mean the same wherever they come from: 429, 5xx, and HTML where JSON was due. */
+function statusFinding(answer, role, host, retryNote) {
+    const status = answer.status;
+    const tail = retryNote ? `; ${retryNote}` : '';
+    if (status === 429)
+        return {
+            code: 'rate-limited',
+            detail: `the ${role} ${host} is rate-limiting requests (HTTP 429)${tail}`,
+        };
+    if (status === 511)
+        return htmlFinding(role, host, status);
+    if (status >= 500)
+        return { code: 'registry-error', detail: `the ${role} ${host} answered HTTP ${status}${tail}` };
+    if (status >= 200 && status < 300)
+        return undefined;
+    if (looksLikeHtml(answer) && !isRegistryAnswer(answer) && ![401, 403].includes(status)) {
+        return htmlFinding(role, host, status);
+    }
+    return undefined;
+}
+function htmlFinding(role, host, status) {
+    return {
+        code: 'unexpected-response',
+        detail: `an HTML page (HTTP ${status}) answered where the ${role} ${host} was expected`,
+    };
+}
+function networkFinding(error, role, host) {
+    const where = `the ${role} ${host}`;
+    switch (error.kind) {
+        case 'dns':
+            return { code: 'dns-error', detail: `${where} could not be found: ${error.detail}` };
+        case 'refused':
+            return {
+                code: 'connection-failed',
+                detail: `${where} refused the connection (${error.detail})`,
+            };
+        case 'reset':
+            return {
+                code: 'connection-failed',
+                detail: `the connection to ${where} was cut (${error.detail})`,
+            };
+        case 'unreachable':
+            return { code: 'connection-failed', detail: `${where} is unreachable (${error.detail})` };
+        case 'timeout':
+            return { code: 'timeout', detail: `${where} did not answer: ${error.detail}` };
+        case 'tls':
+            return {
+                code: 'tls-error',
+                detail: `the certificate of ${where} did not verify${error.throughProxy ? ' through the proxy' : ''}: ${error.detail}`,
+            };
+        case 'proxy-unreachable':
+        case 'proxy-timeout':
+        case 'proxy-refused':
+            return { code: 'proxy-error', detail: `on the way to ${where}, ${error.detail}` };
+        case 'proxy-auth':
+            return { code: 'proxy-auth-required', detail: `on the way to ${where}, ${error.detail}` };
+        case 'bad-answer':
+            return { code: 'unexpected-response', detail: `${where} sent ${error.detail}` };
+        case 'policy':
+            return {
+                code: 'unexpected-response',
+                detail: `a request to ${where} was stopped: ${error.detail}`,
+            };
+    }
+}
+function looksLikeHtml(answer) {
+    const type = firstHeader(answer.headers['content-type'])?.toLowerCase() ?? '';
+    if (type.includes('html'))
+        return true;
+    return /^\s*<(!doctype|html)/i.test(answer.body.subarray(0, 256).toString('utf8'));
+}
+/** A registry says who it is in a header, or answers in JSON. */
+function isRegistryAnswer(answer) {
+    if (answer.headers['docker-distribution-api-version'])
+        return true;
+    if (answer.body.length === 0)
+        return !looksLikeHtml(answer);
+    return parseJson(answer.body) !== undefined;
+}
+function fail(check, finding) {
+    check.outcome = 'failed';
+    check.finding = finding;
+}
+/** A check row from an exchange: passed, or failed with what the network or a status says. */
+function checkFrom(id, title, hop, host, request, exchange) {
+    const check = {
+        id,
+        title,
+        hop,
+        host,
+        request,
+        outcome: 'passed',
+        status: exchange.answer?.status,
+        ms: exchange.ms,
+        attempts: exchange.attempts,
+        via: exchange.route.via,
+    };
+    if (exchange.error) {
+        fail(check, networkFinding(exchange.error, ROLE_OF[hop], host));
+        check.atProxy = exchange.error.kind.startsWith('proxy-');
+    }
+    else if (exchange.answer) {
+        const generic = statusFinding(exchange.answer, ROLE_OF[hop], host, exchange.retryNote);
+        if (generic)
+            fail(check, generic);
+    }
+    return check;
+}
+/**
+ * 401/403 from the registry, read with what was presented: no credentials where they were
+ * needed is `missing-credentials`; anything else the registry refused is `access-denied`.
+ */
+function refusalFinding(answer, registry, image, presented, context) {
+    if (answer.status !== 401 && answer.status !== 403)
+        return undefined;
+    if (looksLikeHtml(answer) && !isRegistryAnswer(answer))
+        return htmlFinding('registry', registry, answer.status);
+    const what = image ? `the image ${image}` : 'the token';
+    const status = `HTTP ${answer.status}`;
+    if (!context.credentialsGiven && context.authFiles) {
+        return {
+            code: 'missing-credentials',
+            detail: `${registry} refused ${image ? what : 'anonymous access'} (${status}), and no credentials for it are in ${context.authFiles.join(' or ') || 'the auth files'}`,
+        };
+    }
+    if (registry !== context.primary && !context.credentialsGiven) {
+        return {
+            code: 'access-denied',
+            detail: `${registry} refused ${what} to an anonymous request (${status}); credentials are only sent to ${context.primary}`,
+        };
+    }
+    if (presented === 'nothing') {
+        return {
+            code: 'access-denied',
+            detail: `${registry} refused ${what} (${status}) although it asks for no credentials`,
+        };
+    }
+    if (!context.credentialsGiven) {
+        return {
+            code: 'missing-credentials',
+            detail: `${registry} refused ${image ? what : 'anonymous access'} (${status}) and no credentials were given`,
+        };
+    }
+    if (presented === 'basic' && !image && answer.status === 401) {
+        // A registry that takes Basic is its own token service: a 401 on /v2/ refuses the login.
+        return {
+            code: 'invalid-credentials',
+            detail: `${registry} refused the credentials on GET /v2/ (${status})`,
+        };
+    }
+    const accepted = presented === 'token'
+        ? 'the token service accepted the credentials'
+        : 'it accepted the credentials on /v2/';
+    return {
+        code: 'access-denied',
+        detail: `${registry} refused ${what} (${status}) although ${accepted}`,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core/endpoint.ts
+/**
+ * The registry's front door: `GET /v2/`, its challenge (how it wants to be spoken to, and which
+ * token service to ask), the choice of realm, and the authenticated `GET /v2/` that proves the
+ * token works.
+ */
+
+
+/**
+ * Token services known in advance. Their token request goes out together with the first `GET /v2/`
+ * (a round trip saved for the home case) and is kept when the challenge names the same realm and
+ * service; when /v2/ cannot be reached, it still tells whether the token service can.
+ */
+const KNOWN_REALMS = {
+    'registry.redhat.io': {
+        realm: 'https://registry.redhat.io/auth/realms/rhcc/protocol/redhat-docker-v2/auth',
+        service: 'docker-registry',
+    },
+};
+/** `GET /v2/` of the scope's registry, recorded as the check `id`. */
+async function getV2(scope, id, title, authorization) {
+    const url = new URL(`https://${scope.registry}/v2/`);
+    const exchange = await scope.ctx.send({ method: 'GET', url, authorization });
+    const check = checkFrom(id, title, 'registry', scope.registry, 'GET /v2/', exchange);
+    return { check, exchange };
+}
+/** The first `GET /v2/` of the configured registry: the `ping` row and the challenge. */
+async function ping(scope) {
+    const { check, exchange } = await getV2(scope, 'ping', 'Reach the registry');
+    if (!exchange.answer)
+        return { check };
+    const endpoint = readEndpoint(exchange.answer);
+    if ('code' in endpoint) {
+        // A 429 or 5xx was already judged, with what the retries learned.
+        if (check.outcome !== 'failed')
+            fail(check, endpoint);
+        return { check };
+    }
+    scope.facts.auth.scheme = endpoint.scheme;
+    return { check, endpoint };
+}
+/** The `GET /v2/` of a registry that gets no row of its own: its failure is its images'. */
+async function pingQuietly(scope) {
+    const url = new URL(`https://${scope.registry}/v2/`);
+    const exchange = await scope.ctx.send({ method: 'GET', url });
+    if (!exchange.answer)
+        return networkFinding(exchange.error, 'registry', scope.registry);
+    return readEndpoint(exchange.answer);
+}
+/** The authenticated `GET /v2/`: the `registry` row and the `registry-status` output. */
+async function registryCheck(scope, title, authorization) {
+    const { registry } = scope;
+    const { check, exchange } = await getV2(scope, 'registry', title, authorization);
+    const answer = exchange.answer;
+    if (!answer)
+        return check;
+    scope.facts.registryStatus = answer.status;
+    if (answer.status === 200) {
+        if (!isRegistryAnswer(answer))
+            fail(check, htmlFinding('registry', registry, answer.status));
+        return check;
+    }
+    const finding = refusalFinding(answer, registry, undefined, authorization?.startsWith('Bearer ') ? 'token' : 'basic', scope.refusalContext) ??
+        statusFinding(answer, 'registry', registry, exchange.retryNote) ?? {
+        code: 'unexpected-response',
+        detail: `${registry} answered HTTP ${answer.status} to GET /v2/`,
+    };
+    fail(check, finding);
+    return check;
+}
+/**
+ * Picks the token realm: auth-url wins; else the challenge's; else, if /v2/ was not reached, the
+ * known one. Records the choice in `auth`, and a note when auth-url differs from the challenge.
+ */
+function chooseRealm(scope, endpoint, answered) {
+    const { registry } = scope;
+    // auth-url belongs to the configured registry; any other asks the realm it announces.
+    const authUrl = scope.isPrimary ? scope.ctx.config.authUrl : undefined;
+    const auth = scope.facts.auth;
+    if (endpoint?.realm)
+        auth.discoveredRealm = safeHref(endpoint.realm);
+    if (authUrl) {
+        if (endpoint?.realm && safeHref(endpoint.realm) !== safeHref(authUrl)) {
+            scope.ctx.notes.push(`auth-url (${safeHref(authUrl)}) differs from the realm the registry announces (${safeHref(endpoint.realm)}); the auth-url was used.` +
+                (authUrl.hostname === 'sso.redhat.com'
+                    ? ' sso.redhat.com is Red Hat’s older realm, still in many scripts and firewall rules; a pull uses the announced one, so the firewall must allow its host.'
+                    : ''));
+        }
+        if (endpoint && endpoint.scheme !== 'bearer')
+            return endpoint;
+        auth.realm = safeHref(authUrl);
+        auth.realmSource = 'auth-url';
+        return {
+            scheme: 'bearer',
+            realm: authUrl,
+            service: endpoint?.service ?? KNOWN_REALMS[registry]?.service,
+        };
+    }
+    if (endpoint) {
+        if (endpoint.realm) {
+            auth.realm = safeHref(endpoint.realm);
+            auth.realmSource = 'challenge';
+        }
+        return endpoint;
+    }
+    const known = KNOWN_REALMS[registry];
+    if (!known || answered)
+        return undefined;
+    auth.realm = known.realm;
+    auth.realmSource = 'known';
+    return { scheme: 'bearer', realm: new URL(known.realm), service: known.service };
+}
+/** Whether two endpoints name the same token service: the same realm and the same service. */
+function sameTokenService(a, b) {
+    return (a.realm !== undefined &&
+        b.realm !== undefined &&
+        safeHref(a.realm) === safeHref(b.realm) &&
+        a.service === b.service);
+}
+/** What /v2/ says about how to authenticate, or why its answer is not a registry's. */
+function readEndpoint(answer) {
+    const host = answer.url.host;
+    if (answer.status === 200) {
+        if (!isRegistryAnswer(answer))
+            return htmlFinding('registry', host, 200);
+        return { scheme: 'none' };
+    }
+    if (answer.status === 401) {
+        const parsed = parseChallenges(answer.headersDistinct['www-authenticate'] ?? []);
+        const bearer = bearerChallenge(parsed);
+        if (bearer) {
+            let realm;
+            try {
+                realm = new URL(bearer.params.realm);
+            }
+            catch {
+                return {
+                    code: 'unexpected-response',
+                    detail: `${host} announced a token realm that is not a URL`,
+                };
+            }
+            return { scheme: 'bearer', realm, service: bearer.params.service };
+        }
+        if (parsed.challenges.some((c) => c.scheme === 'basic'))
+            return { scheme: 'basic' };
+        if (looksLikeHtml(answer) && !isRegistryAnswer(answer))
+            return htmlFinding('registry', host, 401);
+        return {
+            code: 'unexpected-response',
+            detail: parsed.malformed
+                ? `${host} answered 401 with a WWW-Authenticate header that cannot be parsed (expected Bearer realm="…",service="…")`
+                : `${host} answered 401 without a challenge this action can read (WWW-Authenticate: Bearer realm=…)`,
+        };
+    }
+    return (statusFinding(answer, 'registry', host, undefined) ?? {
+        code: 'unexpected-response',
+        detail: `${host} answered HTTP ${answer.status} to GET /v2/, which a registry does not`,
+    });
+}
+/** The Bearer challenge of a 401, as an endpoint to get a token from. */
+function challengedEndpoint(answer) {
+    const endpoint = readEndpoint(answer);
+    return 'scheme' in endpoint && endpoint.scheme === 'bearer' ? endpoint : undefined;
+}
+/** A URL as it may be shown: no credentials, no query. */
+function safeHref(url) {
+    return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+;// CONCATENATED MODULE: ./src/core/tokens.ts
+
+
+
+
+/**
+ * The token request for a registry whose token service is known (KNOWN_REALMS), sent before the
+ * challenge has named it. Nothing is judged or recorded here: tokenCheck() adopts the answer only
+ * if the challenge names the same realm and service (or /v2/ gave no answer at all).
+ */
+function earlyToken(scope, repository) {
+    const { config } = scope.ctx;
+    const known = KNOWN_REALMS[scope.registry];
+    const credentials = scope.credentials(repository);
+    if (!known || !scope.isPrimary || config.authUrl || config.missing || credentials.finding)
+        return undefined;
+    const endpoint = {
+        scheme: 'bearer',
+        realm: new URL(known.realm),
+        service: known.service,
+    };
+    const abandon = new AbortController();
+    const exchange = requestToken(scope, endpoint, repository, credentials, {
+        signal: abandon.signal,
+        speculative: true,
+    });
+    return { endpoint, exchange, abandon };
+}
+/** The token request that proves (or disproves) the credentials: the `sso-status` check. */
+function tokenCheck(scope, endpoint, repository, sent) {
+    const { config } = scope.ctx;
+    const realm = endpoint.realm;
+    const credentials = scope.credentials(repository);
+    const check = {
+        id: 'token',
+        title: credentials.basic || credentials.identityToken
+            ? 'Token service accepts the credentials'
+            : 'Token service grants anonymous access',
+        hop: 'token-service',
+        host: realm.host,
+        request: `GET ${realm.pathname}`,
+        outcome: 'skipped',
+    };
+    const missing = scope.isPrimary && config.missing
+        ? {
+            code: 'missing-credentials',
+            detail: `${scope.registry} needs credentials, but the ${config.missing} input is empty`,
+        }
+        : credentials.finding;
+    if (missing) {
+        fail(check, missing);
+        return { check, auth: Promise.resolve({ finding: missing }) };
+    }
+    const auth = fetchToken(scope, endpoint, repository, credentials, check, sent);
+    // The images of this repository share this token rather than asking again.
+    if (repository)
+        scope.tokens.set(repository, auth);
+    return { check, auth };
+}
+/** The Authorization for an image: the token for its repository, fetched once per repository. */
+function authFor(scope, image, endpoint) {
+    if (endpoint.scheme === 'none')
+        return Promise.resolve({});
+    if (endpoint.scheme === 'basic') {
+        // Basic credentials go only to the registry they were given for; others are asked without.
+        if (scope.isPrimary || scope.hasCredentials)
+            return Promise.resolve(basicAuth(scope, image.repository));
+        return Promise.resolve({});
+    }
+    return tokenFor(scope, image, endpoint);
+}
+/** The token for an image's repository, fetched once per repository and shared by its tags. */
+function tokenFor(scope, image, endpoint) {
+    let auth = scope.tokens.get(image.repository);
+    if (!auth) {
+        const credentials = scope.credentials(image.repository);
+        auth = credentials.finding
+            ? Promise.resolve({ finding: credentials.finding })
+            : fetchToken(scope, endpoint, image.repository, credentials);
+        scope.tokens.set(image.repository, auth);
+    }
+    return auth;
+}
+/** Basic credentials for a registry that takes them itself, or why there are none. */
+function basicAuth(scope, repository) {
+    const credentials = scope.credentials(repository);
+    if (credentials.basic)
+        return { header: credentials.basic };
+    if (credentials.finding)
+        return { finding: credentials.finding };
+    const { missing, authFiles } = scope.ctx.config;
+    const what = scope.isPrimary && missing
+        ? `the ${missing} input is empty`
+        : authFiles
+            ? `none are in ${authFiles.searched.join(' or ')}`
+            : 'none were given';
+    return {
+        finding: {
+            code: 'missing-credentials',
+            detail: `${scope.registry} needs credentials, but ${what}`,
+        },
+    };
+}
+/**
+ * Asks the token service for a pull token (or judges the answer to a request already `sent` to
+ * it). `check`, when given, receives the outcome (the token check row); otherwise the outcome
+ * comes back only as a finding for an image row.
+ */
+async function fetchToken(scope, endpoint, repository, credentials, check, sent) {
+    const { ctx, registry } = scope;
+    const realm = endpoint.realm;
+    const anonymous = !credentials.basic && !credentials.identityToken;
+    const refusal = realmRefusal(realm);
+    if (refusal) {
+        const finding = { code: 'unexpected-response', detail: refusal };
+        if (check)
+            fail(check, finding);
+        return { finding };
+    }
+    const exchange = await (sent ?? requestToken(scope, endpoint, repository, credentials));
+    // An early request is sent before it is known to be needed: now it is.
+    if (sent)
+        ctx.adopt(exchange);
+    if (check) {
+        Object.assign(check, checkFrom(check.id, check.title, 'token-service', realm.host, check.request, exchange));
+        if (exchange.answer)
+            scope.facts.ssoStatus = exchange.answer.status;
+    }
+    const answer = exchange.answer;
+    let finding;
+    let token;
+    if (!answer) {
+        finding = networkFinding(exchange.error, 'token service', realm.host);
+    }
+    else if (answer.status === 200) {
+        const parsed = parseTokenResponse(answer.body);
+        if (parsed.ok)
+            token = parsed.token;
+        else
+            finding = { code: 'unexpected-response', detail: `${parsed.reason} (${realm.host})` };
+    }
+    else if (answer.status === 401 || answer.status === 403) {
+        if (answer.status === 403 && looksLikeHtml(answer) && !parseErrorBody(answer.body)) {
+            finding = htmlFinding('token service', realm.host, answer.status);
+        }
+        else if (anonymous && ctx.config.authFiles) {
+            finding = {
+                code: 'missing-credentials',
+                detail: `the token service at ${realm.host} refused anonymous access to ${repository ?? registry} (HTTP ${answer.status}), and no credentials for ${registry} are in ${ctx.config.authFiles.searched.join(' or ')}`,
+            };
+        }
+        else if (anonymous && !scope.isPrimary) {
+            finding = {
+                code: 'access-denied',
+                detail: `the token service at ${realm.host} refused anonymous access to ${repository ?? registry} (HTTP ${answer.status}); credentials are only sent to ${ctx.config.registry}`,
+            };
+        }
+        else if (anonymous) {
+            finding = {
+                code: 'missing-credentials',
+                detail: `the token service at ${realm.host} refused anonymous access (HTTP ${answer.status}) and no credentials were given`,
+            };
+        }
+        else {
+            finding = {
+                code: 'invalid-credentials',
+                detail: `the token service at ${realm.host} refused the credentials (HTTP ${answer.status})`,
+            };
+        }
+    }
+    else {
+        finding = statusFinding(answer, 'token service', realm.host, exchange.retryNote) ?? {
+            code: 'unexpected-response',
+            detail: `the token service at ${realm.host} answered HTTP ${answer.status} at ${realm.pathname}; check auth-url, or that this is the registry's token endpoint`,
+        };
+    }
+    if (token) {
+        ctx.noteSkew(token.issuedAt);
+        if (check)
+            scope.facts.tokenExpiresIn = token.expiresIn;
+        ctx.deps.debug(`token for ${registry}${repository ? ` (${repository})` : ''}: expires in ${token.expiresIn} s`);
+        return { header: `Bearer ${token.token}`, status: answer?.status };
+    }
+    if (check && finding)
+        fail(check, finding);
+    return { finding, status: answer?.status };
+}
+/**
+ * `GET <realm>?service=…&scope=repository:<repository>:pull` with Basic credentials (or none), or,
+ * for an identity token, the OAuth2 form the token spec describes: `POST <realm>` with
+ * `grant_type=refresh_token`. The token is masked the moment it arrives.
+ */
+function requestToken(scope, endpoint, repository, credentials, options = {}) {
+    const scopes = repository ? [pullScope(repository)] : [];
+    const send = { secretsIn: tokenSecrets, speculative: options.speculative };
+    if (credentials.identityToken) {
+        return scope.ctx.send({
+            method: 'POST',
+            url: new URL(endpoint.realm.href),
+            form: refreshForm(endpoint, scopes, credentials.identityToken),
+            accept: 'application/json',
+            signal: options.signal,
+        }, send);
+    }
+    return scope.ctx.send({
+        method: 'GET',
+        url: tokenUrl(endpoint.realm, endpoint.service, scopes),
+        authorization: credentials.basic,
+        accept: 'application/json',
+        signal: options.signal,
+    }, send);
+}
+function refreshForm(endpoint, scopes, refreshToken) {
+    const form = new URLSearchParams({ grant_type: 'refresh_token', client_id: CLIENT_ID });
+    if (endpoint.service)
+        form.set('service', endpoint.service);
+    for (const scope of scopes)
+        form.append('scope', scope);
+    form.set('refresh_token', refreshToken);
+    return form;
+}
+/** A realm that credentials must not be sent to, whatever the registry says. */
+function realmRefusal(realm) {
+    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && isLoopback(realm.hostname))) {
+        return `the token realm ${safeHref(realm)} is not https, and credentials are never sent over plain http`;
+    }
+    if (isLinkLocal(realm.hostname)) {
+        return `the token realm ${safeHref(realm)} points at a link-local address, where no token service lives`;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/core/images.ts
+/**
+ * Each image's manifest: can it be read with the credentials the pull will present, and (where the
+ * platform is checked) does its index hold a manifest for every wanted platform. A HEAD where only
+ * the manifest's existence is asked (free on Docker Hub); a GET of the index where the platform or
+ * the layer path needs its content, in the same round trip.
+ */
+
+
+
+
+
+
+
+
+
+/** The image rows of a registry that could not be asked: not reached, or failed at its door. */
+function unprobed(image, anonymous, finding) {
+    const row = {
+        ...imageBase(image, anonymous),
+        outcome: finding ? 'failed' : 'skipped',
+    };
+    if (finding)
+        row.finding = finding;
+    return row;
+}
+async function probeImage(scope, image, endpoint) {
+    const { ctx } = scope;
+    const own = scope.credentials(image.repository);
+    const anonymous = !own.basic && !own.identityToken;
+    const row = { ...imageBase(image, anonymous), outcome: 'skipped' };
+    const started = ctx.deps.now();
+    const failed = (finding) => ({
+        row: { ...row, outcome: 'failed', finding, ms: row.ms ?? ctx.deps.now() - started },
+    });
+    const auth = await authFor(scope, image, endpoint);
+    if (auth.finding)
+        return failed(auth.finding);
+    const url = manifestUrl(image, image.reference);
+    const method = scope.readsManifests ? 'GET' : 'HEAD';
+    const request = (authorization) => ctx.send({
+        method,
+        url,
+        authorization,
+        accept: MANIFEST_ACCEPT,
+        bodyLimit: MANIFEST_LIMIT,
+    });
+    let header = auth.header;
+    let exchange = await request(header);
+    // A registry whose /v2/ is open may still want a token for a repository: get one and ask again.
+    const upgrade = !header && exchange.answer?.status === 401 ? challengedEndpoint(exchange.answer) : undefined;
+    if (upgrade) {
+        const token = await tokenFor(scope, image, upgrade);
+        if (token.finding)
+            return failed(token.finding);
+        header = token.header;
+        exchange = await request(header);
+    }
+    row.ms = ctx.deps.now() - started;
+    const answer = exchange.answer;
+    if (!answer)
+        return failed(networkFinding(exchange.error, 'registry', image.registry));
+    row.status = answer.status;
+    row.rateLimit = rateLimitOf(answer);
+    const name = formatImageRef(image);
+    if (answer.status === 200) {
+        if (looksLikeHtml(answer) && !isRegistryAnswer(answer))
+            return failed(htmlFinding('registry', image.registry, 200));
+        row.digest = firstHeader(answer.headers['docker-content-digest']);
+        if (method === 'HEAD')
+            return { row: { ...row, outcome: 'passed' }, authorization: header };
+        return readManifest(scope, image, row, answer, header);
+    }
+    let finding = refusalFinding(answer, image.registry, name, presented(header), scope.refusalContext);
+    if (!finding && answer.status === 404) {
+        finding = {
+            code: 'image-not-found',
+            detail: `${image.registry} has no manifest for ${name} (HTTP 404)`,
+        };
+    }
+    finding ??= statusFinding(answer, 'registry', image.registry, exchange.retryNote) ?? {
+        code: 'unexpected-response',
+        detail: `${image.registry} answered HTTP ${answer.status} for ${name}`,
+    };
+    const probe = failed(finding);
+    if (finding.code !== 'unexpected-response' && finding.code !== 'rate-limited') {
+        probe.row.registryMessage =
+            method === 'GET'
+                ? registryWords(answer)
+                : // A HEAD has no body: one capped GET reads the registry's own words, except on Docker
+                    // Hub, where a manifest GET counts as a pull.
+                    scope.dockerHub
+                        ? undefined
+                        : await registryMessage(scope, url, header);
+    }
+    return probe;
+}
+/** Reads a manifest that passed: the platforms of an index, and where its layer path starts. */
+function readManifest(scope, image, row, answer, authorization) {
+    const name = formatImageRef(image);
+    const manifest = parseManifest(answer.body, firstHeader(answer.headers['content-type']));
+    if (manifest.kind === 'unreadable') {
+        return {
+            row: {
+                ...row,
+                outcome: 'failed',
+                finding: {
+                    code: 'unexpected-response',
+                    detail: `${image.registry} answered 200 for ${name} with a manifest that cannot be read: ${manifest.reason}`,
+                },
+            },
+        };
+    }
+    if (manifest.kind === 'manifest') {
+        row.kind = 'manifest';
+        return {
+            row: { ...row, outcome: 'passed' },
+            authorization,
+            target: {
+                kind: 'config',
+                digest: manifest.config.digest,
+                platformUnknown: scope.platforms !== undefined,
+            },
+        };
+    }
+    row.kind = 'index';
+    const offered = indexPlatforms(manifest.manifests);
+    row.platforms = offered.map((m) => formatPlatform(m.platform));
+    const wanted = scope.platforms;
+    let chosen;
+    if (wanted) {
+        const missing = [];
+        for (const platform of wanted) {
+            const match = offered.find((m) => platformMatches(platform, m.platform));
+            if (!match)
+                missing.push(platform);
+            chosen ??= match;
+        }
+        if (missing.length) {
+            const held = row.platforms.length ? row.platforms.join(', ') : 'no platform at all';
+            return {
+                row: {
+                    ...row,
+                    outcome: 'failed',
+                    finding: {
+                        code: 'no-matching-platform',
+                        detail: `${name} has no manifest for ${missing.map(formatPlatform).join(' or ')} in its index (it holds ${held})`,
+                    },
+                },
+            };
+        }
+        row.platform = formatPlatform(chosen.platform);
+    }
+    // Without a platform to match, the layer path follows the index's first platform.
+    chosen ??= offered[0] ?? manifest.manifests[0];
+    if (!chosen) {
+        return {
+            row: {
+                ...row,
+                outcome: 'failed',
+                finding: {
+                    code: 'unexpected-response',
+                    detail: `${image.registry} answered 200 for ${name} with an index that lists no manifest`,
+                },
+            },
+        };
+    }
+    return {
+        row: { ...row, outcome: 'passed' },
+        authorization,
+        target: { kind: 'manifest', digest: chosen.digest },
+    };
+}
+function manifestUrl(image, reference) {
+    return new URL(`https://${image.registry}/v2/${image.repository}/manifests/${reference}`);
+}
+/** A HEAD has no body: one capped GET reads the registry's own words for a refused image. */
+async function registryMessage(scope, url, authorization) {
+    const exchange = await scope.ctx.send({ method: 'GET', url, authorization, accept: MANIFEST_ACCEPT }, { retries: 0 });
+    return exchange.answer ? registryWords(exchange.answer) : undefined;
+}
+/** The registry's own error messages, as it wrote them; the report scrubs them. */
+function registryWords(answer) {
+    const text = parseErrorBody(answer.body)
+        ?.map((e) => e.message || e.code)
+        .filter(Boolean)
+        .join('; ');
+    return text || undefined;
+}
+/** `ratelimit-limit: 100;w=21600`, `ratelimit-remaining: 76;w=21600`, as Docker Hub sends them. */
+function rateLimitOf(answer) {
+    const read = (name) => {
+        const match = /^\s*(\d+)\s*(?:;\s*w\s*=\s*(\d+))?/.exec(firstHeader(answer.headers[name]) ?? '');
+        return match ? { value: Number(match[1]), window: match[2] ? Number(match[2]) : undefined } : {};
+    };
+    const limit = read('ratelimit-limit');
+    const remaining = read('ratelimit-remaining');
+    if (limit.value === undefined && remaining.value === undefined)
+        return undefined;
+    const source = firstHeader(answer.headers['docker-ratelimit-source']);
+    return {
+        limit: limit.value,
+        remaining: remaining.value,
+        windowSeconds: limit.window ?? remaining.window,
+        source,
+    };
+}
+function imageBase(image, anonymous) {
+    return {
+        image: image.input,
+        name: formatImageRef(image),
+        registry: image.registry,
+        repository: image.repository,
+        reference: image.reference,
+        anonymous,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core/blobs.ts
+
+
+
+
+
+
+
+/** An image config is a few KiB; reading it whole tells a single-platform image's platform. */
+const CONFIG_LIMIT = 64 * 1024;
+/**
+ * The layer path of a registry, from one image whose manifest passed: the `blob` row. `warn`
+ * receives the platform warning of a single-platform image that does not match.
+ */
+async function layerPath(scope, image, probe) {
+    const { ctx } = scope;
+    const started = ctx.deps.now();
+    const check = {
+        id: 'blob',
+        title: `Layers download from ${scope.registry}`,
+        hop: 'registry',
+        host: scope.registry,
+        request: 'GET /v2/…/blobs/…',
+        outcome: 'skipped',
+    };
+    const target = probe.target.kind === 'manifest'
+        ? await platformManifest(scope, image, probe.target.digest, probe.authorization)
+        : probe.target;
+    if ('code' in target) {
+        fail(check, target);
+        check.ms = ctx.deps.now() - started;
+        return check;
+    }
+    const blob = await fetchBlob(scope, image, target.digest, probe.authorization, {
+        whole: target.platformUnknown,
+    });
+    Object.assign(check, blob.check, { ms: ctx.deps.now() - started });
+    if (check.outcome === 'passed' && target.platformUnknown) {
+        warnOnPlatform(scope, image, blob.exchange);
+    }
+    return check;
+}
+/**
+ * The platform of a single-platform image that is not the one followed to its layers: its config
+ * is read, and a mismatch is a warning (a pull takes such an image and warns). Failures here are
+ * the layer path's to report, once per registry; this only says what it could not check.
+ */
+async function checkConfigPlatform(scope, image, probe) {
+    const blob = await fetchBlob(scope, image, probe.target.digest, probe.authorization, {
+        whole: true,
+    });
+    if (blob.check.outcome === 'passed')
+        warnOnPlatform(scope, image, blob.exchange);
+    else
+        scope.ctx.info.push(`The platform of ${formatImageRef(image)} (a single-platform image) could not be read: its config blob did not download.`);
+}
+function warnOnPlatform(scope, image, exchange) {
+    const wanted = scope.platforms;
+    const found = exchange.answer && configPlatform(exchange.answer.body);
+    if (!wanted || !found)
+        return;
+    const missing = wanted.filter((w) => !platformMatches(w, found));
+    if (!missing.length)
+        return;
+    scope.ctx.notes.push(`${formatImageRef(image)} is a single-platform image for ${formatPlatform(found)}, not ${missing.map(formatPlatform).join(' or ')}: a pull takes it with a warning, and it runs only under emulation, if at all.`);
+}
+/** The manifest an index names for the platform: read for its config blob. */
+async function platformManifest(scope, image, digest, authorization) {
+    const name = formatImageRef(image);
+    const exchange = await scope.ctx.send({
+        method: 'GET',
+        url: manifestUrl(image, digest),
+        authorization,
+        accept: MANIFEST_ACCEPT,
+        bodyLimit: MANIFEST_LIMIT,
+    });
+    const answer = exchange.answer;
+    if (!answer)
+        return networkFinding(exchange.error, 'registry', image.registry);
+    if (answer.status !== 200) {
+        return (refusalFinding(answer, image.registry, name, presented(authorization), scope.refusalContext) ??
+            statusFinding(answer, 'registry', image.registry, exchange.retryNote) ?? {
+            code: answer.status === 404 ? 'image-not-found' : 'unexpected-response',
+            detail: `${image.registry} answered HTTP ${answer.status} for the platform manifest ${digest} of ${name}, which its index names`,
+        });
+    }
+    const manifest = parseManifest(answer.body, undefined);
+    if (manifest.kind !== 'manifest') {
+        return {
+            code: 'unexpected-response',
+            detail: `${image.registry} answered with something other than an image manifest for ${digest}, which the index of ${name} names`,
+        };
+    }
+    return { kind: 'config', digest: manifest.config.digest, platformUnknown: false };
+}
+/** `GET /v2/<repo>/blobs/<digest>` and wherever it is redirected: a check row, not yet timed. */
+async function fetchBlob(scope, image, digest, authorization, options) {
+    const url = new URL(`https://${image.registry}/v2/${image.repository}/blobs/${digest}`);
+    const exchange = await scope.ctx.send({
+        method: 'GET',
+        url,
+        authorization,
+        range: options.whole ? undefined : 'bytes=0-0',
+        // A server that ignores Range sends the whole blob: a few bytes are enough to know it comes.
+        bodyLimit: options.whole ? CONFIG_LIMIT : 1024,
+    });
+    // The hop that answered (or failed) last: the registry, or the host it redirected to.
+    const atRegistry = exchange.url.host === url.host;
+    const hop = atRegistry ? 'registry' : 'blob-host';
+    const host = atRegistry ? image.registry : hostPort(exchange.url);
+    const check = {
+        id: 'blob',
+        title: `Layers download from ${atRegistry ? image.registry : host}`,
+        hop,
+        host,
+        request: `GET /v2/${image.repository}/blobs/${digest.slice(0, 19)}…`,
+        outcome: 'passed',
+        status: exchange.answer?.status,
+        attempts: exchange.attempts,
+        via: scope.ctx.transport.route(exchange.url).via,
+    };
+    if (exchange.error) {
+        const role = atRegistry ? 'registry' : 'blob host';
+        const finding = networkFinding(exchange.error, role, host);
+        fail(check, withRedirect(finding, atRegistry, image.registry));
+        check.atProxy = exchange.error.kind.startsWith('proxy-');
+        return { check, exchange };
+    }
+    const answer = exchange.answer;
+    if (answer.status === 200 || answer.status === 206)
+        return { check, exchange };
+    fail(check, blobRefusal(scope, image, answer.status, exchange, atRegistry, host, authorization));
+    return { check, exchange };
+}
+function blobRefusal(scope, image, status, exchange, atRegistry, host, authorization) {
+    const answer = exchange.answer;
+    const name = formatImageRef(image);
+    if (atRegistry) {
+        return (refusalFinding(answer, image.registry, name, presented(authorization), scope.refusalContext) ??
+            (status === 404
+                ? {
+                    code: 'image-not-found',
+                    detail: `${image.registry} has the manifest of ${name} but not its config blob (HTTP 404)`,
+                }
+                : undefined) ??
+            statusFinding(answer, 'registry', image.registry, exchange.retryNote) ?? {
+            code: 'unexpected-response',
+            detail: `${image.registry} answered HTTP ${status} for a blob of ${name}`,
+        });
+    }
+    const finding = status === 401 || status === 403
+        ? {
+            code: 'access-denied',
+            detail: `the blob host ${host} refused the download of ${name}'s layers (HTTP ${status})`,
+        }
+        : (statusFinding(answer, 'blob host', host, exchange.retryNote) ??
+            (looksLikeHtml(answer)
+                ? htmlFinding('blob host', host, status)
+                : {
+                    code: status === 404 ? 'registry-error' : 'unexpected-response',
+                    detail: `the blob host ${host} answered HTTP ${status} for a layer of ${name}`,
+                }));
+    return withRedirect(finding, false, image.registry);
+}
+/** Says that the host was reached by the registry's redirect: the user never named it. */
+function withRedirect(finding, atRegistry, registry) {
+    if (atRegistry)
+        return finding;
+    return { ...finding, detail: `${finding.detail}, where ${registry} redirects layer downloads` };
+}
+
+;// CONCATENATED MODULE: ./src/core/registry-run.ts
+
+
+
+
+
+/** A registry checked step by step: the configured one, or any with an auth file. */
+async function runConfiguredRegistry(scope, images) {
+    const checks = [];
+    const firstRepo = images[0]?.repository;
+    // 1. Reach /v2/ and read the challenge; a known token service is asked at the same time.
+    const early = earlyToken(scope, firstRepo);
+    const reached = await ping(scope);
+    checks.push(reached.check);
+    // 2. The token service, at the announced realm, the auth-url override, or the known realm.
+    const endpoint = chooseRealm(scope, reached.endpoint, reached.check.status !== undefined);
+    const adopted = early && endpoint && sameTokenService(early.endpoint, endpoint) ? early.exchange : undefined;
+    // Not the token service this registry names (or none at all): no retries on its behalf.
+    if (early && !adopted)
+        early.abandon.abort();
+    let auth;
+    if (endpoint?.scheme === 'bearer') {
+        const token = tokenCheck(scope, endpoint, firstRepo, adopted);
+        checks.push(token.check);
+        auth = await token.auth;
+    }
+    else if (endpoint?.scheme === 'basic') {
+        auth = basicAuth(scope);
+    }
+    else if (endpoint?.scheme === 'none') {
+        auth = {};
+        scope.facts.registryStatus = reached.check.status;
+    }
+    const authorized = reached.check.outcome === 'passed' && auth !== undefined && !auth.finding;
+    const title = scope.hasCredentials
+        ? 'Registry accepts the credentials'
+        : 'Registry accepts anonymous access';
+    // 3. /v2/ with the token, and 4. each image (5. and the layer path), side by side.
+    const [registry, result] = await Promise.all([
+        authorized && endpoint?.scheme !== 'none'
+            ? registryCheck(scope, title, auth?.header)
+            : Promise.resolve(undefined),
+        authorized && endpoint
+            ? probeRegistryImages(scope, images, endpoint)
+            : Promise.resolve({
+                checks: [],
+                images: images.map((i) => unprobed(i, !scope.hasCredentials)),
+            }),
+    ]);
+    if (registry)
+        checks.push(registry);
+    else if (endpoint?.scheme !== 'none') {
+        const check = {
+            id: 'registry',
+            title,
+            hop: 'registry',
+            host: scope.registry,
+            request: 'GET /v2/',
+            outcome: 'skipped',
+        };
+        // A registry that takes Basic itself, and no credentials to give it, fails here.
+        if (endpoint?.scheme === 'basic' && auth?.finding)
+            fail(check, auth.finding);
+        checks.push(check);
+    }
+    return { checks: [...checks, ...result.checks], images: result.images };
+}
+/** Any other registry: asked anonymously, with no row of its own but its layer path. */
+async function runOtherRegistry(scope, images) {
+    const endpoint = await pingQuietly(scope);
+    if ('code' in endpoint)
+        return { checks: [], images: images.map((i) => unprobed(i, true, endpoint)) };
+    return probeRegistryImages(scope, images, endpoint);
+}
+/**
+ * Every image of a registry, then its layer path from the first image (in input order) whose
+ * manifest passed, started as soon as that image is known: the layer path waits for no other.
+ */
+async function probeRegistryImages(scope, images, endpoint) {
+    if (endpoint.scheme === 'bearer') {
+        // Every repository's token is asked for first, so that the tokens queue for places ahead
+        // of the manifest checks, which join the queue only once their token is in. A place never
+        // waits a round trip for a token and then another for its manifest (bench: 100 images, one
+        // wave fewer than two groups of fixed size). tokenFor() shares each repository's request.
+        for (const image of images)
+            void tokenFor(scope, image, endpoint);
+    }
+    const probes = images.map((image) => probeImage(scope, image, endpoint));
+    const layers = scope.layers ? followLayers(scope, images, probes) : Promise.resolve([]);
+    const [done, blobChecks] = await Promise.all([Promise.all(probes), layers]);
+    if (!scope.layers && scope.dockerHub && images.length) {
+        scope.ctx.info.push(scope.platforms
+            ? `On ${scope.registry} the layer path was not checked (layers: false).`
+            : `On ${scope.registry} the layer path and the platform were not checked: Docker Hub counts every manifest GET as a pull against the limit, and a HEAD is free (set layers: true, or a platform, to check them anyway).`);
+    }
+    return { checks: blobChecks, images: done.map((p) => p.row) };
+}
+async function followLayers(scope, images, probes) {
+    let followed;
+    const platformChecks = [];
+    for (const [n, pending] of probes.entries()) {
+        const probe = await pending;
+        const target = probe.target;
+        if (probe.row.outcome !== 'passed' || !target)
+            continue;
+        if (!followed)
+            followed = layerPath(scope, images[n], { ...probe, target });
+        else if (target.kind === 'config' && target.platformUnknown) {
+            platformChecks.push(checkConfigPlatform(scope, images[n], { ...probe, target }));
+        }
+    }
+    const [check] = await Promise.all([followed, ...platformChecks]);
+    return check ? [check] : [];
+}
+
+;// CONCATENATED MODULE: ./src/preflight.ts
+/**
+ * The procedure a support engineer walks through by hand, as one function: for the configured
+ * registry and every other registry an image lives on, reach /v2/ and read its challenge, ask the
+ * token service for a token, present it, ask for each image's manifest, and follow one image to
+ * its layers. Plain config in, typed report out; nothing here knows about the Actions runner.
+ * This module only orders the registries' runs and reads their results into one verdict.
+ */
+
+
+
+
+
+
+
+
+
+const CLOCK_SKEW_LIMIT_MS = 30_000;
+/** Findings are our sentences around a host name or a server's words: longer than those alone. */
+const DETAIL_LIMIT = 600;
+/**
+ * Requests in flight at once, for either edge: tokens, manifests and blobs together, on up to as
+ * many connections.
+ */
+const CONCURRENCY = 32;
+async function preflight(config, deps) {
+    const ctx = new RunContext(config, deps);
+    try {
+        // The configured registry first (its requests go out first), then each other registry in the
+        // order its first image appears; all at once.
+        const registries = [config.registry];
+        for (const registry of [
+            ...config.images.map((i) => i.registry),
+            ...(config.extraRegistries ?? []),
+        ])
+            if (!registries.includes(registry))
+                registries.push(registry);
+        const scopes = registries.map((r) => new RegistryScope(ctx, r, isDockerHub(r)));
+        const results = await Promise.all(scopes.map(async (scope) => {
+            const images = config.images.filter((i) => i.registry === scope.registry);
+            await scope.prepare(images.map((i) => i.repository));
+            // With an auth file every registry is checked as the puller will meet it, with a row for
+            // each step; otherwise registries other than the configured one are asked anonymously.
+            return scope.isPrimary || config.authFiles
+                ? runConfiguredRegistry(scope, images)
+                : runOtherRegistry(scope, images);
+        }));
+        return buildReport(ctx, scopes, results);
+    }
+    finally {
+        ctx.close();
+    }
+}
+/** The checks table reads in the order of the procedure. */
+const CHECK_ORDER = ['ping', 'token', 'registry', 'blob'];
+function buildReport(ctx, scopes, results) {
+    const { config } = ctx;
+    const primary = scopes[0];
+    const checks = results
+        .flatMap((r) => r.checks)
+        .sort((a, b) => CHECK_ORDER.indexOf(a.id) - CHECK_ORDER.indexOf(b.id));
+    // Images in input order, whatever registry they are on.
+    const byName = new Map(results.flatMap((r) => r.images).map((i) => [i.name, i]));
+    const images = config.images.map((ref) => byName.get(formatImageRef(ref)));
+    for (const host of config.skippedRegistries ?? []) {
+        ctx.info.push(`${host} was not checked, and nothing was sent to it: the auth file names it, but it is OpenShift's telemetry endpoint, not a registry.`);
+    }
+    if (ctx.clockSkewMs > CLOCK_SKEW_LIMIT_MS) {
+        ctx.notes.push(`The runner's clock differs from the servers' by about ${Math.round(ctx.clockSkewMs / 1000)} s: a skewed clock makes freshly issued tokens fail. Check the runner's time synchronisation.`);
+    }
+    scrubServerText(ctx, checks, images, primary);
+    // The first failing hop decides, in the order of the procedure: the registry's door, then the
+    // images in input order, then the layer path.
+    const ordered = [];
+    const fromCheck = (c) => {
+        if (c.outcome === 'failed' && c.finding)
+            ordered.push({ finding: c.finding, hop: c.atProxy ? 'proxy' : c.hop, host: c.host });
+    };
+    checks.filter((c) => c.id !== 'blob').forEach(fromCheck);
+    for (const i of images) {
+        if (i.outcome === 'failed' && i.finding)
+            ordered.push({ finding: i.finding, hop: 'registry', host: i.registry });
+    }
+    checks.filter((c) => c.id === 'blob').forEach(fromCheck);
+    const first = ordered[0];
+    const result = first?.finding.code ?? 'ok';
+    const { facts } = primary;
+    const report = {
+        registry: config.registry,
+        pullReady: !first,
+        result,
+        failedHop: first?.hop,
+        failedHost: first?.host,
+        checks,
+        images,
+        registries: scopes.map((scope, n) => registryVerdict(scope, results[n], images)),
+        ssoStatus: facts.ssoStatus,
+        registryStatus: facts.registryStatus,
+        tokenExpiresIn: facts.tokenExpiresIn,
+        auth: facts.auth,
+        proxy: {
+            url: config.proxy.url ? redactProxy(config.proxy.url) : undefined,
+            source: config.proxy.source,
+            schemeAssumed: config.proxy.schemeAssumed,
+            noProxy: config.proxy.noProxy,
+            noProxySource: config.proxy.noProxySource,
+        },
+        platforms: config.platforms.kind === 'any'
+            ? 'any'
+            : {
+                wanted: config.platforms.platforms.map(formatPlatform),
+                source: config.platforms.source,
+            },
+        hosts: ctx.hosts,
+        routes: ctx.routes,
+        notes: ctx.notes,
+        info: ctx.info,
+        durationMs: ctx.deps.now() - ctx.started,
+    };
+    const message = first
+        ? `${capitalize(first.finding.detail)}: ${firstStep(result, adviceContext(report))}.`
+        : `Pulls from ${config.registry} will succeed: ${describeSuccess(checks, images)}.`;
+    return { ...report, message };
+}
+/**
+ * Server text (an error message, a certificate's names, a realm) may quote a secret back: every
+ * secret the run met is cut from it, in one place, before the report holds it.
+ */
+function scrubServerText(ctx, checks, images, primary) {
+    const { scrubber } = ctx;
+    const scrub = (finding) => {
+        if (finding)
+            finding.detail = scrubber.serverText(finding.detail, DETAIL_LIMIT);
+    };
+    for (const c of checks)
+        scrub(c.finding);
+    for (const i of images) {
+        scrub(i.finding);
+        if (i.registryMessage)
+            i.registryMessage = scrubber.serverText(i.registryMessage);
+    }
+    for (const list of [ctx.notes, ctx.info])
+        for (const [n, note] of list.entries())
+            list[n] = scrubber.serverText(note, 2 * DETAIL_LIMIT);
+    const auth = primary.facts.auth;
+    if (auth.realm)
+        auth.realm = scrubber.serverText(auth.realm, DETAIL_LIMIT);
+    if (auth.discoveredRealm)
+        auth.discoveredRealm = scrubber.serverText(auth.discoveredRealm, DETAIL_LIMIT);
+}
+/** One registry's verdict: its first failure (its door, its images in input order, its layers). */
+function registryVerdict(scope, result, images) {
+    const failed = [
+        ...result.checks.filter((c) => c.id !== 'blob'),
+        ...images.filter((i) => i.registry === scope.registry),
+        ...result.checks.filter((c) => c.id === 'blob'),
+    ].find((c) => c.outcome === 'failed' && c.finding);
+    const source = scope.credentials(scope.ctx.config.images.find((i) => i.registry === scope.registry)?.repository).source;
+    return {
+        registry: scope.registry,
+        pullReady: !failed,
+        result: failed?.finding?.code ?? 'ok',
+        detail: failed?.finding?.detail,
+        credentials: source.kind === 'none'
+            ? { from: 'none' }
+            : source.kind === 'inputs'
+                ? { from: 'inputs' }
+                : source.kind === 'file'
+                    ? { from: 'file', file: source.file, key: source.key }
+                    : { from: 'helper', file: source.file, helper: source.helper },
+    };
+}
+function describeSuccess(checks, images) {
+    const parts = [];
+    if (checks.some((c) => c.id === 'token' && c.outcome === 'passed'))
+        parts.push('the token service accepted the credentials');
+    if (checks.some((c) => c.id === 'registry' && c.outcome === 'passed'))
+        parts.push('the registry accepted the token');
+    else
+        parts.push('the registry answered');
+    parts.push(images.length
+        ? `${images.length === 1 ? 'the image' : `all ${images.length} images`} can be pulled`
+        : 'no images were listed to check');
+    const blobs = checks.filter((c) => c.id === 'blob' && c.outcome === 'passed');
+    if (blobs.length)
+        parts.push(`layers download (from ${blobs.map((c) => c.host).join(', ')})`);
+    return parts.join(', ');
+}
+/** A sentence's first word capitalised, unless it is a name (a host, an image) written as is. */
+function capitalize(text) {
+    if (!/^[a-z]+(\s|,|$)/.test(text))
+        return text;
+    return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+;// CONCATENATED MODULE: ./src/report.ts
+/** The report of a run that stopped at its inputs: nothing was sent anywhere. */
+function invalidInputReport(message, registry) {
+    return {
+        registry,
+        pullReady: false,
+        result: 'invalid-input',
+        message,
+        checks: [],
+        images: [],
+        registries: [],
+        auth: { scheme: 'unknown', credentials: 'anonymous' },
+        proxy: { source: 'none', schemeAssumed: false, noProxy: [] },
+        platforms: 'any',
+        hosts: [],
+        routes: [],
+        notes: [],
+        info: [],
+        durationMs: 0,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/summary.ts
+/**
+ * The job summary, as Markdown a person takes in at a glance: the verdict, the network path as
+ * a Mermaid diagram with each hop marked, the checks, the images, the proxy, and how to fix.
+ * A pure function of the report, so the demo and the tests see exactly what the runner shows.
+ */
+
+/** Above this many images, the ones that pass are folded away. */
+const FOLD_IMAGES_ABOVE = 20;
+const MARK = {
+    passed: '✅ passed',
+    failed: '❌ failed',
+    skipped: '⏭️ skipped',
+};
+function renderSummary(report, warnings = []) {
+    const out = [];
+    out.push(report.pullReady
+        ? `## ✅ Pulls will succeed`
+        : `## ❌ Pulls will fail: ${VERDICT[report.result]}`, '', `> ${escapeText(report.message)}`, '');
+    if (report.result !== 'invalid-input') {
+        out.push('### Network path', '', ...diagram(report), '');
+        out.push(...registriesTable(report));
+        out.push(...checksTable(report.checks));
+        if (report.images.length)
+            out.push(...imagesTable(report.images));
+        out.push(...summary_hostsToAllow(report.hosts));
+        out.push(...details(report));
+    }
+    const notes = [...warnings, ...report.notes];
+    if (notes.length)
+        out.push('### Warnings', '', ...notes.map((n) => `- ⚠️ ${escapeText(n)}`), '');
+    if (!report.pullReady) {
+        const steps = howToFix(report.result, adviceContext(report));
+        out.push(`### How to fix (\`${report.result}\`)`, '', ...steps.map((s) => `- ${s}`), '');
+    }
+    return out.join('\n');
+}
+function diagram(report) {
+    const state = (checks, extraFail = false) => {
+        if (extraFail || checks.some((c) => c.outcome === 'failed' && !c.atProxy))
+            return 'failed';
+        if (checks.some((c) => c.outcome === 'passed'))
+            return 'passed';
+        return checks.length ? 'skipped' : 'unused';
+    };
+    const token = report.checks.filter((c) => c.hop === 'token-service');
+    const registry = report.checks.filter((c) => c.hop === 'registry' && (c.id !== 'blob' || c.host === report.registry));
+    const blobHosts = report.checks.filter((c) => c.hop === 'blob-host');
+    const imageFailed = report.images.some((i) => i.outcome === 'failed' && i.registry === report.registry);
+    // Routes name hosts as URLs do (no :443); a blob host's check names its port.
+    const viaProxy = (host) => report.routes.some((r) => r.host === host?.replace(/:443$/, '') && r.via === 'proxy');
+    const proxyChecks = report.checks.filter((c) => c.via === 'proxy');
+    const proxyState = report.checks.some((c) => c.atProxy)
+        ? 'failed'
+        : proxyChecks.some((c) => c.status !== undefined)
+            ? 'passed'
+            : 'skipped';
+    const lines = ['```mermaid', 'flowchart LR', '  runner(["Runner"])'];
+    const label = (title, host, s, status) => `["${mermaidText(title)}<br/>${mermaidText(host)}<br/>${ICON[s]}${status ? ` HTTP ${status}` : ''}"]`;
+    const usesProxy = report.routes.some((r) => r.via === 'proxy') && report.proxy.url;
+    if (usesProxy)
+        lines.push(`  proxy${label('Proxy', report.proxy.url, proxyState)}`);
+    const nodes = [];
+    if (token.length) {
+        nodes.push(['token', 'Token service', token[0].host, state(token), decisive(token)?.status]);
+    }
+    nodes.push([
+        'registry',
+        'Registry',
+        report.registry,
+        state(registry, imageFailed),
+        decisive(registry)?.status,
+    ]);
+    for (const [n, blob] of blobHosts.entries()) {
+        nodes.push([`blob${n}`, 'Blob host', blob.host, state([blob]), blob.status]);
+    }
+    for (const [id, title, host, s, status] of nodes) {
+        lines.push(`  ${id}${label(title, host ?? '', s, status)}`);
+        lines.push(viaProxy(host) && usesProxy ? `  runner --> proxy --> ${id}` : `  runner --> ${id}`);
+        lines.push(`  class ${id} ${s}`);
+    }
+    if (usesProxy)
+        lines.push(`  class proxy ${proxyState}`);
+    lines.push('  classDef passed fill:#dafbe1,stroke:#1a7f37,color:#1f2328', '  classDef failed fill:#ffebe9,stroke:#cf222e,color:#1f2328', '  classDef skipped fill:#f6f8fa,stroke:#8c959f,color:#57606a', '  classDef unused fill:#f6f8fa,stroke:#8c959f,color:#57606a', '```');
+    return lines;
+}
+/** The check whose status a node shows: the one that failed, else the last that got an answer. */
+function decisive(checks) {
+    return (checks.find((c) => c.outcome === 'failed') ?? checks.filter((c) => c.status !== undefined).pop());
+}
+const ICON = {
+    passed: '✅',
+    failed: '❌',
+    skipped: '⏭️ not reached',
+    unused: '',
+};
+/**
+ * One row per registry when there is more than one, or when credentials came from an auth file:
+ * which file (and key) or helper each registry's credentials came from, and its own verdict.
+ */
+function registriesTable(report) {
+    const fromFiles = report.registries.some((r) => r.credentials.from === 'file' || r.credentials.from === 'helper');
+    if (report.registries.length < 2 && !fromFiles)
+        return [];
+    const rows = report.registries.map((r) => row([
+        `\`${r.registry}\``,
+        credentialsFrom(r.credentials),
+        r.pullReady ? MARK.passed : `${MARK.failed}: \`${r.result}\``,
+    ]));
+    return [
+        '### Registries',
+        '',
+        '| Registry | Credentials | Verdict |',
+        '| --- | --- | --- |',
+        ...rows,
+        '',
+    ];
+}
+function credentialsFrom(c) {
+    switch (c.from) {
+        case 'none':
+            return 'none (anonymous)';
+        case 'inputs':
+            return 'the `username` and `password` inputs';
+        case 'file':
+            return `${codeSpan(c.file)}, key ${codeSpan(c.key)}`;
+        case 'helper':
+            return `${codeSpan(`docker-credential-${c.helper}`)} (named in ${codeSpan(c.file)})`;
+    }
+}
+/** A path or key as inline code: no backtick or line break can end the span early. */
+function codeSpan(text) {
+    return `\`${text.replace(/[`\r\n]/g, '?').slice(0, 200)}\``;
+}
+function checksTable(checks) {
+    if (!checks.length)
+        return [];
+    const rows = checks.map((c) => row([
+        `${c.title} (\`${c.request}\`)`,
+        `\`${c.host}\`${c.via === 'proxy' ? ' via proxy' : ''}`,
+        c.status?.toString() ?? '—',
+        c.ms !== undefined
+            ? `${c.ms} ms${c.attempts && c.attempts > 1 ? ` (${c.attempts} tries)` : ''}`
+            : '—',
+        c.finding
+            ? `${MARK[c.outcome]}: \`${c.finding.code}\` ${escapeText(c.finding.detail)}`
+            : MARK[c.outcome],
+    ]));
+    return [
+        '### Checks',
+        '',
+        '| Check | Host | HTTP | Time | Outcome |',
+        '| --- | --- | --- | --- | --- |',
+        ...rows,
+        '',
+    ];
+}
+function imagesTable(images) {
+    const header = ['| Image | HTTP | Outcome | Details |', '| --- | --- | --- | --- |'];
+    const render = (i) => row([imageName(i), i.status?.toString() ?? '—', imageOutcome(i), imageDetails(i)]);
+    const failed = images.filter((i) => i.outcome !== 'passed');
+    const passed = images.filter((i) => i.outcome === 'passed');
+    const out = ['### Images', ''];
+    if (images.length <= FOLD_IMAGES_ABOVE)
+        return [...out, ...header, ...images.map(render), ''];
+    out.push(`${passed.length} of ${images.length} images will pull.`, '');
+    if (failed.length)
+        out.push(...header, ...failed.map(render), '');
+    if (passed.length) {
+        out.push(`<details><summary>${passed.length} images that will pull</summary>`, '', ...header, ...passed.map(render), '', '</details>', '');
+    }
+    return out;
+}
+function imageName(i) {
+    return `\`${i.name}\`${i.anonymous ? ' (anonymous)' : ''}`;
+}
+function imageOutcome(i) {
+    return i.finding ? `${MARK[i.outcome]}: \`${i.finding.code}\`` : MARK[i.outcome];
+}
+function imageDetails(i) {
+    const parts = [];
+    if (i.finding)
+        parts.push(escapeText(i.finding.detail));
+    if (i.registryMessage)
+        parts.push(`registry says: “${escapeText(i.registryMessage)}”`);
+    if (i.platforms?.length)
+        parts.push(`platforms: ${i.platforms.map((p) => (p === i.platform ? `**${p}**` : p)).join(', ')}`);
+    if (i.digest)
+        parts.push(`\`${i.digest.slice(0, 19)}…\``);
+    if (i.rateLimit)
+        parts.push(`pulls left: ${describeRateLimit(i.rateLimit)}`);
+    return parts.join('; ') || '—';
+}
+/** What a firewall or a proxy must let through, one `host:port` a line, ready to copy. */
+function summary_hostsToAllow(hosts) {
+    if (!hosts.length)
+        return [];
+    return [
+        '### Hosts to allow',
+        '',
+        'The pulls need HTTPS to these, in the order they were first used (registry, token service, blob host):',
+        '',
+        '```text',
+        ...hosts,
+        '```',
+        '',
+    ];
+}
+function details(report) {
+    const out = ['### Details', ''];
+    if (report.platforms !== 'any') {
+        out.push(`- Platform: \`${report.platforms.wanted.join(', ')}\` (from ${report.platforms.source})`);
+    }
+    for (const line of report.info)
+        out.push(`- ${escapeText(line)}`);
+    const p = report.proxy;
+    if (p.url) {
+        const from = p.source === 'input' ? 'the `proxy` input' : `the \`${p.source}\` environment variable`;
+        out.push(`- Proxy: \`${p.url}\` from ${from}${p.schemeAssumed ? ' (no scheme given; http:// assumed)' : ''}`);
+    }
+    else {
+        out.push('- Proxy: none configured (neither the `proxy` input nor `HTTPS_PROXY`/`https_proxy` is set)');
+    }
+    if (p.noProxy.length)
+        out.push(`- \`${p.noProxySource ?? 'no_proxy'}\`: \`${p.noProxy.join(',')}\``);
+    for (const r of report.routes)
+        out.push(`- \`${r.host}\`: ${r.via === 'proxy' ? 'through the proxy' : 'direct'} (${escapeText(r.reason)})`);
+    const a = report.auth;
+    if (a.realm) {
+        const source = {
+            challenge: 'announced by the registry',
+            'auth-url': 'from the `auth-url` input',
+            known: 'the realm Red Hat uses (the registry could not be asked)',
+        }[a.realmSource ?? 'challenge'];
+        out.push(`- Token realm: \`${a.realm}\` (${source})`);
+    }
+    if (report.tokenExpiresIn !== undefined)
+        out.push(`- Token lifetime: ${report.tokenExpiresIn} s`);
+    for (const [registry, limit] of lowestRateLimits(report.images)) {
+        out.push(`- Pull limit on \`${registry}\`: ${describeRateLimit(limit)} left`);
+    }
+    out.push(`- Credentials: ${{ given: 'given', anonymous: 'none (anonymous access tried)', incomplete: 'incomplete (one of username and password is empty)' }[a.credentials]}`);
+    out.push(`- Took ${report.durationMs} ms`, '');
+    return out;
+}
+/** Per registry, the rate limit with the fewest pulls left (the last answer is the freshest). */
+function lowestRateLimits(images) {
+    const lowest = new Map();
+    for (const i of images) {
+        const known = lowest.get(i.registry);
+        if (i.rateLimit &&
+            (!known || (i.rateLimit.remaining ?? Infinity) < (known.remaining ?? Infinity))) {
+            lowest.set(i.registry, i.rateLimit);
+        }
+    }
+    return lowest;
+}
+function describeRateLimit(r) {
+    const window = r.windowSeconds ? ` per ${formatDuration(r.windowSeconds)}` : '';
+    const source = r.source ? `, counted for ${escapeText(r.source)}` : '';
+    return `${r.remaining ?? '?'} of ${r.limit ?? '?'}${window}${source}`;
+}
+function formatDuration(seconds) {
+    if (seconds % 3600 === 0)
+        return `${seconds / 3600} h`;
+    if (seconds % 60 === 0)
+        return `${seconds / 60} min`;
+    return `${seconds} s`;
+}
+function row(cells) {
+    return `| ${cells.map((c) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ')).join(' | ')} |`;
+}
+/** Text from servers or users, made inert in Markdown: no HTML, no line breaks. */
+function escapeText(text) {
+    return text
+        .replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c])
+        .replace(/\s+/g, ' ');
+}
+/** Mermaid labels: quotes and markup characters as entities. */
+function mermaidText(text) {
+    return text.replace(/["<>&#]/g, (c) => `#${c.charCodeAt(0)};`);
+}
+
+;// CONCATENATED MODULE: ./package.json
+const package_namespaceObject = {"rE":"0.1.0"};
+;// CONCATENATED MODULE: ./src/version.ts
+/** The version users pin, from package.json: the one place it is written. The bundle inlines it. */
+
+const VERSION = package_namespaceObject.rE;
+
+;// CONCATENATED MODULE: ./src/cli/args.ts
+/**
+ * The command line, read into the action's inputs by name. Nothing is validated here but the
+ * shape of the command line itself: every value goes, as text, to the same parseInputs the action
+ * uses. No error quotes a value given on the command line (it may be a password); only flag names
+ * the program knows, and the name of an unknown flag without its value, are quoted back.
+ */
+
+class UsageError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'UsageError';
+    }
+}
+/** Every flag, in the order --help lists them. */
+const FLAGS = [
+    {
+        long: 'registry',
+        input: 'registry',
+        value: 'HOST[:PORT]',
+        help: 'The registry the credentials belong to (default registry.redhat.io).',
+    },
+    {
+        long: 'username',
+        short: 'u',
+        input: 'username',
+        value: 'NAME',
+        help: "Customer Portal login, or a Registry Service Account's name ('12345678|name').",
+    },
+    {
+        long: 'password-stdin',
+        help: 'Read the password from stdin (one trailing newline is dropped), as docker login does.',
+    },
+    {
+        long: 'password',
+        short: 'p',
+        input: 'password',
+        value: 'SECRET',
+        help: 'The password on the command line: it lands in shell history and ps. Prefer --password-stdin or REGISTRY_PASSWORD.',
+    },
+    {
+        long: 'image',
+        input: 'images',
+        value: 'REF',
+        repeatable: true,
+        help: 'An image the pulls will ask for (ubi9/ubi:latest, quay.io/org/app@sha256:…). Repeatable.',
+    },
+    {
+        long: 'images',
+        input: 'images',
+        value: 'LIST',
+        repeatable: true,
+        help: 'Images, comma- or newline-separated, as the action takes them.',
+    },
+    {
+        long: 'auth-file',
+        input: 'auth-file',
+        value: 'FILE',
+        help: "The action's auth-file input: credentials from a containers auth.json or docker config.json.",
+    },
+    {
+        long: 'platform',
+        input: 'platform',
+        value: 'OS/ARCH[,…]',
+        help: "Platforms every image must offer; 'any' skips the check (default: this machine's).",
+    },
+    {
+        long: 'layers',
+        input: 'layers',
+        value: 'auto|true|false',
+        help: 'Follow one image per registry to its layers, as a pull does (default auto).',
+    },
+    {
+        long: 'auth-url',
+        input: 'auth-url',
+        value: 'URL',
+        help: "Token endpoint override (default: the realm of the registry's challenge).",
+    },
+    {
+        long: 'proxy',
+        input: 'proxy',
+        value: 'URL',
+        help: 'Proxy URL, http://[user:pass@]host:port (default HTTPS_PROXY, https_proxy; NO_PROXY applies).',
+    },
+    {
+        long: 'timeout',
+        input: 'timeout',
+        value: 'SECONDS',
+        help: 'Seconds for one attempt of one request (default 10).',
+    },
+    {
+        long: 'retries',
+        input: 'retries',
+        value: 'N',
+        help: 'Extra tries for transient failures (default 2).',
+    },
+    {
+        long: 'json',
+        help: "Print the report as JSON (the action's `report` output) instead of the text.",
+    },
+    {
+        long: 'summary',
+        value: 'FILE',
+        help: 'Also write the Markdown summary (as the job summary) to FILE.',
+    },
+    {
+        long: 'quiet',
+        short: 'q',
+        help: 'No text report on stdout: the exit status says it (--json and --summary still write theirs; warnings and errors still go to stderr).',
+    },
+    { long: 'help', short: 'h', help: 'Show this help.' },
+    { long: 'version', short: 'V', help: 'Show the version.' },
+];
+const byLong = new Map(FLAGS.map((f) => [f.long, f]));
+const byShort = new Map(FLAGS.filter((f) => f.short).map((f) => [f.short, f]));
+/** The flag an argument names exactly (`--json`, `-q`), if it is one this program knows. */
+function knownFlag(arg) {
+    if (arg.startsWith('--'))
+        return byLong.get(arg.slice(2).split('=')[0]);
+    if (/^-[A-Za-z]$/.test(arg))
+        return byShort.get(arg.slice(1));
+    return undefined;
+}
+/**
+ * Reads argv (without node and the script). A flag's value is the next argument, `--flag=value`,
+ * or for a short flag `-uNAME`; the next argument is taken whatever it starts with (a password
+ * may start with `-`), unless it is one of this program's own flags, which means the value was
+ * left out. A flag given twice keeps its last value, but --image and --images add up.
+ */
+function parseArgs(argv) {
+    const args = {
+        inputs: new Map(),
+        passwordStdin: false,
+        passwordOnCommandLine: false,
+        json: false,
+        quiet: false,
+        help: false,
+        version: false,
+    };
+    for (let i = 0; i < argv.length; i += 1) {
+        const arg = argv[i];
+        let flag;
+        let inline;
+        let name;
+        if (arg.startsWith('--') && arg.length > 2) {
+            const equals = arg.indexOf('=');
+            name = equals < 0 ? arg : arg.slice(0, equals);
+            if (equals >= 0)
+                inline = arg.slice(equals + 1);
+            flag = byLong.get(name.slice(2));
+        }
+        else if (/^-[A-Za-z]/.test(arg)) {
+            name = arg.slice(0, 2);
+            flag = byShort.get(arg[1]);
+            if (arg.length > 2) {
+                if (flag && !flag.value)
+                    throw new UsageError(`${name} takes no value.`);
+                inline = arg.slice(2);
+            }
+        }
+        else {
+            // A stray value (or `--`, `-`): never quoted back, since it may be a secret.
+            throw new UsageError(`unexpected argument ${i + 1}: every value follows its flag, e.g. --image ubi9/ubi:latest.`);
+        }
+        if (!flag)
+            throw new UsageError(`unknown flag ${quote(name, 40)}.`);
+        let value;
+        if (flag.value) {
+            if (inline !== undefined)
+                value = inline;
+            else {
+                const next = argv[i + 1];
+                if (next === undefined || knownFlag(next)) {
+                    throw new UsageError(`--${flag.long} needs a value (${flag.value}).`);
+                }
+                value = next;
+                i += 1;
+            }
+        }
+        else if (inline !== undefined) {
+            throw new UsageError(`--${flag.long} takes no value.`);
+        }
+        if (flag.input && value !== undefined) {
+            const before = args.inputs.get(flag.input);
+            args.inputs.set(flag.input, flag.repeatable && before !== undefined ? `${before}\n${value}` : value);
+            if (flag.long === 'password')
+                args.passwordOnCommandLine = true;
+            continue;
+        }
+        switch (flag.long) {
+            case 'password-stdin':
+                args.passwordStdin = true;
+                break;
+            case 'json':
+                args.json = true;
+                break;
+            case 'summary':
+                args.summaryFile = value;
+                break;
+            case 'quiet':
+                args.quiet = true;
+                break;
+            case 'help':
+                args.help = true;
+                break;
+            case 'version':
+                args.version = true;
+                break;
+        }
+    }
+    if (args.passwordStdin && args.passwordOnCommandLine) {
+        throw new UsageError('--password and --password-stdin are incompatible.');
+    }
+    return args;
+}
+
+;// CONCATENATED MODULE: ./src/cli/reader.ts
+/**
+ * action.yml's `default:` of every input (`__tests__/cli.test.ts` holds them equal), and
+ * `auth-file`, which the CLI maps already.
+ */
+const ACTION_DEFAULTS = new Map([
+    ['username', ''],
+    ['password', ''],
+    ['registry', 'registry.redhat.io'],
+    ['images', ''],
+    ['auth-file', ''],
+    ['auth-url', ''],
+    ['proxy', ''],
+    ['platform', ''],
+    ['layers', 'auto'],
+    ['timeout', '10'],
+    ['retries', '2'],
+    ['fail-on-error', 'true'],
+    ['summary', 'true'],
+]);
+/** The variable a password may come in, when no flag gives one. */
+const PASSWORD_VARIABLE = 'REGISTRY_PASSWORD';
+/**
+ * The inputs as given: the flags' values, the password from stdin (--password-stdin), the
+ * command line (--password) or REGISTRY_PASSWORD, in that order; '' for an input nobody set and
+ * action.yml has no default for.
+ */
+function inputReader(args, env, stdinPassword) {
+    const values = new Map(args.inputs);
+    if (stdinPassword !== undefined)
+        values.set('password', stdinPassword);
+    else if (!values.has('password') && env[PASSWORD_VARIABLE] !== undefined) {
+        values.set('password', env[PASSWORD_VARIABLE]);
+    }
+    return (name) => values.get(name) ?? ACTION_DEFAULTS.get(name) ?? '';
+}
+/** More than parseInputs takes as a password, so that a pasted file ends as its error. */
+const STDIN_LIMIT = 64 * 1024;
+/**
+ * The password from stdin, as `docker login --password-stdin` reads it: all of it, less one
+ * trailing `\n` and then one `\r`. Reading stops past STDIN_LIMIT characters (parseInputs then
+ * says it is too long) rather than holding whatever was piped in.
+ */
+async function readPasswordFrom(stdin) {
+    let text = '';
+    stdin.setEncoding('utf8');
+    for await (const chunk of stdin) {
+        text += chunk;
+        if (text.length > STDIN_LIMIT) {
+            stdin.destroy();
+            break;
+        }
+    }
+    return text.replace(/\n$/, '').replace(/\r$/, '');
+}
+
+;// CONCATENATED MODULE: ./src/cli/redact.ts
+/**
+ * A terminal has no runner to mask what a program prints. The report is scrubbed already and the
+ * warnings quote no secret; this is the last gate all the same: every secret the run knows (the
+ * password and the proxy's in their forms, every header and token the core derives) is cut from
+ * each line before it is written, as the runner's mask would.
+ */
+
+class Redactor {
+    scrubber = new Scrubber();
+    /** Registers a secret, and its base64 and URL forms. Very short values are left alone. */
+    add(secret) {
+        this.scrubber.add(secret);
+    }
+    /** Text with every secret replaced by `***`. */
+    text(text) {
+        return this.scrubber.redact(text);
+    }
+    /** A value with every string in it redacted (for JSON: the structure is left whole). */
+    value(value) {
+        if (typeof value === 'string')
+            return this.text(value);
+        if (Array.isArray(value))
+            return value.map((v) => this.value(v));
+        if (value !== null && typeof value === 'object') {
+            return Object.fromEntries(Object.entries(value).map(([k, v]) => [this.text(k), this.value(v)]));
+        }
+        return value;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cli/render.ts
+/**
+ * What a person reads in a terminal or a CI log: one line per check and per image with its outcome
+ * and time, the verdict, and how to fix. A pure function of the report, as renderSummary is; the
+ * words come from the report and src/advice.ts, so the terminal and the job summary agree.
+ */
+
+
+
+
+
+const sgr = (open, close) => (text) => `\x1b[${open}m${text}\x1b[${close}m`;
+const COLOUR = {
+    pass: sgr(32, 39),
+    fail: sgr(31, 39),
+    warn: sgr(33, 39),
+    dim: sgr(2, 22),
+    bold: sgr(1, 22),
+};
+const same = (text) => text;
+const PLAIN = { pass: same, fail: same, warn: same, dim: same, bold: same };
+/**
+ * Colours for a stream that is a terminal, unless NO_COLOR is set (to anything, even '') or the
+ * terminal says it has none (TERM=dumb). Piped or redirected output is plain text.
+ */
+function styleFor(stream, env) {
+    const colour = stream.isTTY === true && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+    return colour ? COLOUR : PLAIN;
+}
+/**
+ * Text from elsewhere made safe for a terminal: control characters (an escape sequence, a
+ * carriage return that would overwrite the line) shown as `\xNN`. The report's server text is
+ * one line already; this also holds for what the user typed.
+ */
+function inert(text) {
+    return text.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+const render_MARK = {
+    passed: (s) => s.pass('pass'),
+    failed: (s) => s.fail('FAIL'),
+    skipped: (s) => s.dim('skip'),
+};
+function timing(ms, attempts) {
+    if (ms === undefined)
+        return '';
+    return ` (${ms} ms${attempts && attempts > 1 ? `, ${attempts} tries` : ''})`;
+}
+function checkLines(c, s) {
+    const status = c.status !== undefined ? ` -> HTTP ${c.status}` : '';
+    const via = c.via === 'proxy' ? ' via the proxy' : '';
+    const lines = [
+        `  ${render_MARK[c.outcome](s)}  ${inert(c.title)}: ${inert(c.request)} ${inert(c.host)}${via}${status}${timing(c.ms, c.attempts)}`,
+    ];
+    if (c.finding)
+        lines.push(`        ${s.bold(c.finding.code)}: ${inert(c.finding.detail)}`);
+    return lines;
+}
+function imageLines(i, s) {
+    const status = i.status !== undefined ? ` -> HTTP ${i.status}` : '';
+    const facts = [
+        i.anonymous ? 'anonymous' : '',
+        i.platform ?? '',
+        i.digest ? `${i.digest.slice(0, 19)}…` : '',
+        i.rateLimit ? `${i.rateLimit.remaining ?? '?'} of ${i.rateLimit.limit ?? '?'} pulls left` : '',
+    ].filter(Boolean);
+    const lines = [
+        `  ${render_MARK[i.outcome](s)}  ${inert(i.name)}${status}${timing(i.ms)}${facts.length ? `, ${facts.join(', ')}` : ''}`,
+    ];
+    if (i.finding)
+        lines.push(`        ${s.bold(i.finding.code)}: ${inert(i.finding.detail)}`);
+    if (i.registryMessage)
+        lines.push(`        the registry says: ${inert(i.registryMessage)}`);
+    return lines;
+}
+const ORIGINS = new Map([
+    ['input', '--proxy'],
+    ['the platform input', '--platform'],
+]);
+/** Where a setting came from, in the command line's words. */
+function origin(source) {
+    return ORIGINS.get(source) ?? source;
+}
+/**
+ * The line printed before any request: what is about to be checked, and how. From the parsed
+ * config, so a person at a terminal sees at once what a slow run is waiting for.
+ */
+function renderHeader(config, s) {
+    const images = `${config.images.length} image${config.images.length === 1 ? '' : 's'}`;
+    const p = config.platforms;
+    const platform = p.kind === 'any'
+        ? 'any platform'
+        : `platform ${p.platforms.map(formatPlatform).join(', ')} (from ${origin(p.source)})`;
+    const { url, source } = config.proxy;
+    const proxy = url ? `proxy ${redactProxy(url)} (from ${origin(source)})` : 'no proxy';
+    return `${s.bold(inert(`Checking ${config.registry}: ${images}, ${platform}, ${proxy}`))}\n`;
+}
+/** The report as lines of text (after the header), ending with a newline. */
+function renderText(report, s) {
+    const out = [];
+    if (report.result !== 'invalid-input') {
+        for (const c of report.checks)
+            out.push(...checkLines(c, s));
+        for (const i of report.images)
+            out.push(...imageLines(i, s));
+        if (report.hosts.length)
+            out.push(`Hosts the pulls need: ${report.hosts.map(inert).join(', ')}`);
+        for (const line of report.info)
+            out.push(s.dim(inert(line)));
+        out.push('');
+    }
+    if (report.pullReady) {
+        out.push(s.pass(s.bold('Pulls will succeed.')), inert(report.message));
+    }
+    else {
+        out.push(s.fail(s.bold(`Pulls will fail: ${VERDICT[report.result]}.`)), inert(report.message));
+        out.push('', s.bold(`How to fix (${report.result}):`));
+        for (const step of howToFix(report.result, adviceContext(report))) {
+            out.push(`  - ${inert(step)}`);
+        }
+    }
+    return `${out.join('\n')}\n`;
+}
+const NAME = 'registry-auth-preflight';
+/** Words wrapped to `width` columns, the lines after the first indented by `indent`. */
+function wrap(text, width, indent) {
+    const lines = [];
+    let line = '';
+    for (const word of text.split(' ')) {
+        if (line && line.length + 1 + word.length > width) {
+            lines.push(line);
+            line = word;
+        }
+        else
+            line = line ? `${line} ${word}` : word;
+    }
+    lines.push(line);
+    return lines.join(`\n${indent}`);
+}
+/** --help. */
+function usage() {
+    const column = 30;
+    const flags = FLAGS.map((f) => {
+        const names = `${f.short ? `-${f.short}, ` : '    '}--${f.long}${f.value ? ` ${f.value}` : ''}`;
+        const gap = names.length + 2 < column ? ' '.repeat(column - 2 - names.length) : '\n' + ' '.repeat(column);
+        return `  ${names}${gap}${wrap(f.help, 100 - column, ' '.repeat(column))}`;
+    });
+    return `Usage: ${NAME} [flags]
+
+Checks, before any pull, that container image pulls will succeed: the registry, its token
+service, the credentials, each image and the layer path. When they will not, it says which hop
+failed and what to do. The same checks as the GitHub Action, from a terminal or any CI system.
+
+Examples:
+  printf '%s\\n' "$TOKEN" | ${NAME} -u '12345678|name' --password-stdin --image ubi9/ubi:latest
+  ${PASSWORD_VARIABLE}="$TOKEN" ${NAME} --registry quay.io -u 'org+bot' --image quay.io/org/app:1.2 --json
+
+Flags:
+${flags.join('\n')}
+
+Environment:
+  ${PASSWORD_VARIABLE}             The password, when neither --password-stdin nor --password gives one.
+  HTTPS_PROXY, https_proxy      The proxy, when --proxy is not given. NO_PROXY, no_proxy apply either way.
+  NODE_EXTRA_CA_CERTS           A PEM file of CA certificates to trust as well (a TLS-intercepting proxy's).
+  NO_COLOR                      Set to anything: no colours. There are none when stdout is not a terminal.
+
+Exit status:
+  0  pulls will succeed
+  1  pulls will not succeed: the report says which hop failed and what to do
+  2  invalid usage or input: nothing was sent
+  3  the check stopped unexpectedly (a bug: please report it)
+`;
+}
+
+;// CONCATENATED MODULE: ./src/cli/run.ts
+/**
+ * The command line's edge, a second one over the same core as src/main.ts: the flags become the
+ * action's inputs (src/cli/reader.ts), parseInputs and preflight decide everything, and this only
+ * writes the result for a terminal or a CI log and chooses the exit status. It does not load
+ * @actions/core: there is no runner to mask secrets, so nothing here prints one (src/cli/redact.ts).
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+/** The exit statuses, as --help and the README give them. */
+const EXIT = { ready: 0, notReady: 1, usage: 2, bug: 3 };
+const run_NAME = 'registry-auth-preflight';
+/** Runs the command line; resolves to the exit status. Never rejects. */
+async function main(io) {
+    const redactor = new Redactor();
+    const errors = styleFor(io.stderr, io.env);
+    const fail = (message) => {
+        io.stderr.write(redactor.text(`${run_NAME}: ${message}\n`));
+    };
+    try {
+        return await check(io, redactor);
+    }
+    catch (err) {
+        if (err instanceof UsageError) {
+            fail(`${err.message}\nTry '${run_NAME} --help'.`);
+            return EXIT.usage;
+        }
+        fail(errors.fail(`stopped unexpectedly: ${err instanceof Error ? err.message : String(err)} (please report this)`));
+        return EXIT.bug;
+    }
+}
+async function check(io, redactor) {
+    const { env, stdout, stderr } = io;
+    const args = parseArgs(io.argv);
+    if (args.help) {
+        stdout.write(usage());
+        return EXIT.ready;
+    }
+    if (args.version) {
+        stdout.write(`${VERSION}\n`);
+        return EXIT.ready;
+    }
+    const stdinPassword = args.passwordStdin ? await readPasswordFrom(io.stdin) : undefined;
+    const given = inputReader(args, env, stdinPassword);
+    // The inputs parseInputs asked for: a flag whose input it never reads does nothing in this build.
+    const asked = new Set();
+    const read = (name) => {
+        asked.add(name);
+        return given(name);
+    };
+    for (const secret of secretsOf(given, env))
+        redactor.add(secret);
+    const warnStyle = styleFor(stderr, env);
+    const warn = (text) => {
+        stderr.write(redactor.text(`${warnStyle.warn('warning:')} ${text}\n`));
+    };
+    if (args.passwordOnCommandLine) {
+        warn('a password on the command line lands in shell history and in the process list (ps): use --password-stdin or REGISTRY_PASSWORD.');
+    }
+    // Opened first, so that a summary file that cannot be written stops the run before any request.
+    const summary = args.summaryFile === undefined ? undefined : await openSummary(args.summaryFile);
+    try {
+        let inputs;
+        try {
+            inputs = parseInputs(read, env, (secret) => redactor.add(secret));
+        }
+        catch (err) {
+            if (!(err instanceof InputError))
+                throw err;
+            stderr.write(redactor.text(`${run_NAME}: ${err.message}${flagOf(err.input, args)}\n`));
+            // As the action: a report of the invalid input, for whoever reads the JSON or the summary.
+            const report = invalidInputReport(err.message, quote(read('registry').trim() || 'registry.redhat.io'));
+            await publish(io, args, redactor, report, [], summary, true);
+            return EXIT.usage;
+        }
+        for (const input of args.inputs.keys()) {
+            if (asked.has(input))
+                continue;
+            const flags = FLAGS.filter((f) => f.input === input).map((f) => `--${f.long}`);
+            warn(`${flags.join(' and ')}: not supported by this version (${VERSION}), which ignores it.`);
+        }
+        for (const warning of inputs.warnings)
+            warn(warning);
+        if (!args.json && !args.quiet)
+            stdout.write(redactor.text(renderHeader(inputs.config, styleFor(stdout, env))));
+        const report = await preflight(inputs.config, {
+            onSecret: (value) => redactor.add(value),
+            // The core's debug lines may hold what only a runner's mask would hide: never printed here.
+            debug: () => { },
+            sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+            now: () => Date.now(),
+            userAgent: `${run_NAME}/${VERSION}`,
+            concurrency: CONCURRENCY,
+        });
+        for (const note of report.notes)
+            warn(note);
+        await publish(io, args, redactor, report, inputs.warnings, summary, false);
+        return report.pullReady ? EXIT.ready : EXIT.notReady;
+    }
+    finally {
+        await summary?.close();
+    }
+}
+/** ` (--timeout)`: the flag that gave the input parseInputs names, when a flag gave it. */
+function flagOf(input, args) {
+    if (!args.inputs.has(input))
+        return '';
+    const flags = FLAGS.filter((f) => f.input === input).map((f) => `--${f.long}`);
+    return ` (${flags.join(' or ')})`;
+}
+async function openSummary(path) {
+    try {
+        return await (0,promises_namespaceObject.open)(path, 'w');
+    }
+    catch (err) {
+        const code = err.code ?? 'an error';
+        throw new UsageError(`cannot write the summary to '${quote(path)}' (${code}).`);
+    }
+}
+/** The report as asked: JSON or text on stdout (or nothing, with --quiet), and the summary file. */
+async function publish(io, args, redactor, report, warnings, summary, invalidInput) {
+    if (summary)
+        await summary.writeFile(redactor.text(renderSummary(report, warnings)));
+    if (args.json) {
+        const json = outputsOf(report).report;
+        io.stdout.write(`${JSON.stringify(redactor.value(JSON.parse(json)))}\n`);
+    }
+    else if (!args.quiet && !invalidInput) {
+        io.stdout.write(redactor.text(renderText(report, styleFor(io.stdout, io.env))));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cli/index.ts
+/**
+ * The command line's entry point (dist/cli.js, the `registry-auth-preflight` bin). Exits once
+ * stdout and stderr are written: a socket left behind by a peer that never answered must not keep
+ * the process running.
+ */
+
+/** Resolves once everything written to `stream` so far has been handed to the system. */
+const flushed = (stream) => new Promise((resolve) => stream.write('', () => resolve()));
+// A reader that goes away (`| head`) is no failure of the check, and there is nowhere left to say
+// so: the exit status still tells.
+for (const stream of [process.stdout, process.stderr])
+    stream.on('error', () => { });
+void main({
+    argv: process.argv.slice(2),
+    env: process.env,
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+}).then(async (code) => {
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+    process.exit(code);
+});
+
+})();
+
+module.exports = __webpack_exports__;
+/******/ })()
+;
