@@ -44,6 +44,7 @@ import {
   Servers,
   expectNoSecrets,
   expectOutputs,
+  howToFix,
   masked,
   parseReport,
   runDebug,
@@ -800,6 +801,23 @@ describe('a credential helper on PATH', () => {
       )
     },
   )
+
+  // Fails on src as it stands: firstStep() and howToFix() for missing-credentials always speak of
+  // the username and password inputs, whatever the credentials were to come from.
+  test('the advice for a helper that failed points at the helper, not at the username and password inputs', async () => {
+    const host = dist.registry.host
+    const { file, env } = await helperSetup(
+      { kind: 'fail', stdout: 'credentials not found in native keychain', status: 1 },
+      'credHelpers',
+    )
+    const run = await act({ 'auth-file': file, registry: host, images: UBI }, env)
+    expectOutputs(run, { result: 'missing-credentials', 'pull-ready': 'false' }, 1)
+    // No username or password was given: the credentials were to come from the helper.
+    expect(run.outputs.message).not.toContain('`username` and `password`')
+    expect(howToFix(run)).not.toContain('`with: username:`')
+    expect(howToFix(run)).toContain('docker-credential-test')
+    expectNoLeak(run)
+  })
 
   test('it is not on PATH: missing-credentials naming the program', async () => {
     const host = dist.registry.host
