@@ -3627,7 +3627,7 @@ class Scrubber {
     }
     /** Server text made safe to show: secrets replaced by `***`, one line, at most `max` characters. */
     serverText(text, max = SERVER_TEXT_LIMIT) {
-        let clean = redactUserinfo(this.redact(text))
+        const clean = redactUserinfo(this.redact(text))
             // eslint-disable-next-line no-control-regex
             .replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]+/g, ' ')
             .replace(/\s+/g, ' ')
@@ -3829,7 +3829,9 @@ function decodeAuth(auth) {
         return undefined;
     const decoded = Buffer.from(text, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon <= 0 || colon === decoded.length - 1)
+    // `user:` with an empty password is how docker login writes an entry whose secret is the
+    // identitytoken beside it; an empty user name is what docker refuses.
+    if (colon <= 0)
         return undefined;
     return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
@@ -4539,6 +4541,8 @@ function adviceContext(report) {
         proxy: report.proxy.url,
         proxied: report.routes.filter((r) => r.via === 'proxy').map((r) => r.host),
         layersChecked: report.checks.some((c) => c.id === 'blob' && c.outcome !== 'skipped'),
+        credentialsFrom: report.registries.find((r) => !r.pullReady)?.credentials,
+        authFile: report.authFiles !== undefined,
     };
 }
 const RED_HAT_CDN = 'cdn.quay.io, cdn01.quay.io … cdn06.quay.io';
@@ -4573,6 +4577,10 @@ function firstStep(code, ctx) {
         case 'ok':
             return 'nothing to do';
         case 'missing-credentials':
+            if (ctx.credentialsFrom?.from === 'helper')
+                return `check that \`docker-credential-${ctx.credentialsFrom.helper}\` (named in ${ctx.credentialsFrom.file}) runs on the runner and holds credentials for ${host}`;
+            if (ctx.authFile && ctx.credentialsFrom?.from !== 'inputs')
+                return `log in to ${host} with the engine that pulls, or add its entry to the auth file`;
             return 'check that the secrets behind `username` and `password` exist and reach this workflow (runs from forks and by Dependabot get no secrets)';
         case 'invalid-credentials':
             return 're-check the Customer Portal login, or the service account name and token, and regenerate the token if in doubt';
@@ -4620,6 +4628,16 @@ function howToFix(code, ctx) {
         case 'ok':
             return [];
         case 'missing-credentials':
+            if (ctx.credentialsFrom?.from === 'helper')
+                return [
+                    `The credential helper \`docker-credential-${ctx.credentialsFrom.helper}\`, which ${ctx.credentialsFrom.file} names for ${ctx.failedHost ?? ctx.registry}, gave no credentials: the message says why (not on \`PATH\`, a non-zero exit, output that is not its JSON, or no answer within \`timeout\`).`,
+                    'Run it by hand on the runner (`echo <registry> | docker-credential-<name> get`), and log in again with the engine that pulls so that the helper stores the credentials.',
+                ];
+            if (ctx.authFile && ctx.credentialsFrom?.from !== 'inputs')
+                return [
+                    `The auth file has no entry for ${ctx.failedHost ?? ctx.registry}, and it does not let anonymous pulls through.`,
+                    'Log in to it with the engine that pulls (`docker login`, `podman login`, or the login action that writes the file this step reads), or add its entry to the pull secret.',
+                ];
             return [
                 'Check that the secrets named in `with: username:` and `with: password:` exist in the repository or organisation settings, spelled exactly as in the workflow.',
                 'Workflows triggered from a fork, or by Dependabot, receive no secrets: use `pull_request_target` with care, or Dependabot secrets.',
@@ -5270,9 +5288,10 @@ async function resolveCredentials(ctx, registry, repository) {
     if (found.kind === 'entry') {
         const { entry } = found;
         const source = { kind: 'file', file: found.file, key: found.key };
-        if (entry.password !== undefined)
-            return { basic: basic(ctx, entry.username, entry.password), source };
-        return { identityToken: entry.identityToken, source };
+        // docker and skopeo use the identity token when an entry has one.
+        if (entry.identityToken !== undefined)
+            return { identityToken: entry.identityToken, source };
+        return { basic: basic(ctx, entry.username, entry.password), source };
     }
     const source = { kind: 'helper', file: found.file, helper: found.helper };
     const answer = await ctx.helperAnswer(found.helper, found.server, () => askHelper(found.helper, found.server, config.timeoutMs, ctx.deps.onSecret));
@@ -7076,6 +7095,7 @@ function buildReport(ctx, scopes, results) {
         checks,
         images,
         registries: scopes.map((scope, n) => registryVerdict(scope, results[n], images)),
+        authFiles: config.authFiles?.searched,
         ssoStatus: facts.ssoStatus,
         registryStatus: facts.registryStatus,
         tokenExpiresIn: facts.tokenExpiresIn,

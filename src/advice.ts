@@ -1,6 +1,6 @@
 /** What each result code asks the user to do: the first step (in `message`) and the full fix (summary). */
 import type { ResultCode } from './codes.js'
-import type { Report } from './report.js'
+import type { RegistryVerdict, Report } from './report.js'
 
 export interface AdviceContext {
   registry: string
@@ -14,6 +14,10 @@ export interface AdviceContext {
   proxied: string[]
   /** Whether the layer path was followed to its blob host (else it is only named as a risk). */
   layersChecked: boolean
+  /** Where the failing registry's credentials were to come from, when not from the inputs. */
+  credentialsFrom?: RegistryVerdict['credentials']
+  /** Whether an auth file was in use (its registries without an entry are asked anonymously). */
+  authFile: boolean
 }
 
 /** The facts the advice needs, read from a report (the message and the summary use the same). */
@@ -25,6 +29,8 @@ export function adviceContext(report: Omit<Report, 'message'>): AdviceContext {
     proxy: report.proxy.url,
     proxied: report.routes.filter((r) => r.via === 'proxy').map((r) => r.host),
     layersChecked: report.checks.some((c) => c.id === 'blob' && c.outcome !== 'skipped'),
+    credentialsFrom: report.registries.find((r) => !r.pullReady)?.credentials,
+    authFile: report.authFiles !== undefined,
   }
 }
 
@@ -66,6 +72,10 @@ export function firstStep(code: ResultCode, ctx: AdviceContext): string {
     case 'ok':
       return 'nothing to do'
     case 'missing-credentials':
+      if (ctx.credentialsFrom?.from === 'helper')
+        return `check that \`docker-credential-${ctx.credentialsFrom.helper}\` (named in ${ctx.credentialsFrom.file}) runs on the runner and holds credentials for ${host}`
+      if (ctx.authFile && ctx.credentialsFrom?.from !== 'inputs')
+        return `log in to ${host} with the engine that pulls, or add its entry to the auth file`
       return 'check that the secrets behind `username` and `password` exist and reach this workflow (runs from forks and by Dependabot get no secrets)'
     case 'invalid-credentials':
       return 're-check the Customer Portal login, or the service account name and token, and regenerate the token if in doubt'
@@ -113,6 +123,16 @@ export function howToFix(code: ResultCode, ctx: AdviceContext): string[] {
     case 'ok':
       return []
     case 'missing-credentials':
+      if (ctx.credentialsFrom?.from === 'helper')
+        return [
+          `The credential helper \`docker-credential-${ctx.credentialsFrom.helper}\`, which ${ctx.credentialsFrom.file} names for ${ctx.failedHost ?? ctx.registry}, gave no credentials: the message says why (not on \`PATH\`, a non-zero exit, output that is not its JSON, or no answer within \`timeout\`).`,
+          'Run it by hand on the runner (`echo <registry> | docker-credential-<name> get`), and log in again with the engine that pulls so that the helper stores the credentials.',
+        ]
+      if (ctx.authFile && ctx.credentialsFrom?.from !== 'inputs')
+        return [
+          `The auth file has no entry for ${ctx.failedHost ?? ctx.registry}, and it does not let anonymous pulls through.`,
+          'Log in to it with the engine that pulls (`docker login`, `podman login`, or the login action that writes the file this step reads), or add its entry to the pull secret.',
+        ]
       return [
         'Check that the secrets named in `with: username:` and `with: password:` exist in the repository or organisation settings, spelled exactly as in the workflow.',
         'Workflows triggered from a fork, or by Dependabot, receive no secrets: use `pull_request_target` with care, or Dependabot secrets.',

@@ -109,7 +109,9 @@ function decodeAuth(auth: string): { username: string; password: string } | unde
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 === 1) return undefined
   const decoded = Buffer.from(text, 'base64').toString('utf8')
   const colon = decoded.indexOf(':')
-  if (colon <= 0 || colon === decoded.length - 1) return undefined
+  // `user:` with an empty password is how docker login writes an entry whose secret is the
+  // identitytoken beside it; an empty user name is what docker refuses.
+  if (colon <= 0) return undefined
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
 }
 

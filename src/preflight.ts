@@ -117,6 +117,7 @@ function buildReport(ctx: RunContext, scopes: RegistryScope[], results: Registry
     checks,
     images,
     registries: scopes.map((scope, n) => registryVerdict(scope, results[n], images)),
+    authFiles: config.authFiles?.searched,
     ssoStatus: facts.ssoStatus,
     registryStatus: facts.registryStatus,
     tokenExpiresIn: facts.tokenExpiresIn,

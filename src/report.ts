@@ -78,6 +78,8 @@ export interface Report {
   images: ImageCheck[]
   /** One verdict per registry in play, the configured one first. */
   registries: RegistryVerdict[]
+  /** The auth files looked at (the `auth-file` input), when credentials were to come from them. */
+  authFiles?: string[]
   ssoStatus?: number
   registryStatus?: number
   tokenExpiresIn?: number

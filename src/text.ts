@@ -69,7 +69,7 @@ export class Scrubber {
 
   /** Server text made safe to show: secrets replaced by `***`, one line, at most `max` characters. */
   serverText(text: string, max = SERVER_TEXT_LIMIT): string {
-    let clean = redactUserinfo(this.redact(text))
+    const clean = redactUserinfo(this.redact(text))
       // eslint-disable-next-line no-control-regex
       .replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]+/g, ' ')
       .replace(/\s+/g, ' ')

@@ -56,9 +56,9 @@ export async function resolveCredentials(
   if (found.kind === 'entry') {
     const { entry } = found
     const source: CredentialSource = { kind: 'file', file: found.file, key: found.key }
-    if (entry.password !== undefined)
-      return { basic: basic(ctx, entry.username!, entry.password), source }
-    return { identityToken: entry.identityToken, source }
+    // docker and skopeo use the identity token when an entry has one.
+    if (entry.identityToken !== undefined) return { identityToken: entry.identityToken, source }
+    return { basic: basic(ctx, entry.username!, entry.password!), source }
   }
   const source: CredentialSource = { kind: 'helper', file: found.file, helper: found.helper }
   const answer = await ctx.helperAnswer(found.helper, found.server, () =>
