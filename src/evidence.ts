@@ -192,7 +192,7 @@ export function shortReason(finding: Finding): string {
     case 'invalid-credentials':
       return 'credentials refused'
     case 'access-denied':
-      return /token service/.test(d) ? 'token refused' : 'access denied'
+      return TOKEN_FINDING.test(d) ? 'token refused' : 'access denied'
     case 'image-not-found':
       return /config blob/.test(d) ? 'layer missing' : 'not found'
     case 'rate-limited':
@@ -254,8 +254,11 @@ export function atProxy(finding: Finding | undefined): boolean {
 
 /** Whether an image's failure came from its token request rather than its manifest. */
 export function tokenFailure(image: ImageCheck): boolean {
-  return !!image.finding && /token service/.test(image.finding.detail)
+  return !!image.finding && TOKEN_FINDING.test(image.finding.detail)
 }
+
+/** The token service's findings start by naming it (src/core/tokens.ts, findings.ts). */
+const TOKEN_FINDING = /^(the|on the way to the) token service /
 
 /**
  * Whether an image was never asked for because its registry's `/v2/` failed: such a row carries

@@ -62,7 +62,17 @@ export function prose(text: string, max = 600): string {
 }
 
 function proseWord(word: string): string {
-  const [, lead, core, tail] = /^([("'“‘]*)(.*?)([)"'”’,.;:!?]*)$/u.exec(word) ?? ['', '', word, '']
+  let [, lead, core, tail] = /^([("'“‘]*)(.*?)([)"'”’,.;:!?]*)$/u.exec(word) ?? ['', '', word, '']
+  // A closing parenthesis the word opened, or the colon that closes `:name:`, is the word's own.
+  const count = (text: string, c: string): number => text.split(c).length - 1
+  while (tail.startsWith(')') && count(core, '(') > count(core, ')')) {
+    core += ')'
+    tail = tail.slice(1)
+  }
+  if (core.startsWith(':') && tail.startsWith(':')) {
+    core += ':'
+    tail = tail.slice(1)
+  }
   if (core && LIVE_WORD.test(core) && !/^\d+(\.\d+)?$/.test(core)) {
     return `${escapeMarkdown(lead)}${codeSpan(core)}${escapeMarkdown(tail)}`
   }
