@@ -7,7 +7,6 @@ import { rateLimitOf } from '../src/preflight.js'
 import { invalidInputReport } from '../src/report.js'
 import { describeRateLimit, renderSummary } from '../src/summary.js'
 import {
-  HOSTILE_TEXT,
   PROXY,
   RH,
   SERVICE_ACCOUNT_WARNING,
