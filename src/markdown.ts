@@ -62,7 +62,9 @@ export function prose(text: string, max = 600): string {
 }
 
 function proseWord(word: string): string {
-  let [, lead, core, tail] = /^([("'“‘]*)(.*?)([)"'”’,.;:!?]*)$/u.exec(word) ?? ['', '', word, '']
+  const parts = /^([("'“‘]*)(.*?)([)"'”’,.;:!?]*)$/u.exec(word) ?? ['', '', word, '']
+  const lead = parts[1]
+  let [core, tail] = [parts[2], parts[3]]
   // A closing parenthesis the word opened, or the colon that closes `:name:`, is the word's own.
   const count = (text: string, c: string): number => text.split(c).length - 1
   while (tail.startsWith(')') && count(core, '(') > count(core, ')')) {
