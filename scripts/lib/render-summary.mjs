@@ -172,16 +172,18 @@ export async function openRenderer(options = {}) {
       )
     },
     /**
-     * A PNG of the summary, cropped to it, with every <details> opened or left as it is.
+     * A PNG of the summary, cropped to it; `open` names the folded sections to open first (by the
+     * start of their <summary>), as a reader would click them.
      * @param {string} path
-     * @param {{ open?: boolean }} [options]
+     * @param {{ open?: string[] }} [options]
      */
     async screenshot(path, options = {}) {
-      if (options.open) {
-        await page.evaluate(() => {
-          for (const d of document.querySelectorAll('#summary details')) d.setAttribute('open', '')
-        })
-      }
+      await page.evaluate((titles) => {
+        for (const d of document.querySelectorAll('#summary details')) {
+          const title = d.querySelector('summary')?.textContent ?? ''
+          if (titles.some((t) => title.startsWith(t))) d.setAttribute('open', '')
+        }
+      }, options.open ?? [])
       await page.locator('#summary').screenshot({ path, animations: 'disabled' })
     },
     close: () => browser.close(),
