@@ -200,6 +200,13 @@ describe('the network, by evidence', () => {
     expect(steps[0]).toContain('with HTTP 403')
   })
 
+  test('Docker Hub’s rate limit: log in when anonymous; wait or a bigger plan when logged in', () => {
+    const limited = variant('rate-limited on Docker Hub')
+    expect(advise(limited).first).toMatch(/^wait for Docker Hub’s limit to reset/)
+    const anonymous = { ...limited, auth: { ...limited.auth, credentials: 'anonymous' as const } }
+    expect(advise(anonymous).first).toMatch(/^log in to Docker Hub \(anonymous pulls are limited/)
+  })
+
   test('a proxy that asks for a login: credentials in its URL', () => {
     expect(advise(variant('proxy-auth-required')).first).toMatch(
       /proxy’s credentials in the proxy URL/,

@@ -396,6 +396,16 @@ function plan(code: ResultCode, ctx: AdviceContext): Plan {
     }
 
     case 'rate-limited':
+      if (family === 'dockerhub' && ctx.credentialsGiven && ctx.registry === ctx.failedRegistry) {
+        return {
+          first:
+            'wait for Docker Hub’s limit to reset, or use an account on a plan with a higher pull limit',
+          steps: [
+            'Docker Hub limits pulls over a window of hours, per account when logged in: this account has used its pulls.',
+            'Wait for the window to reset (the Details give what the registry said is left), spread the pulls over accounts or runs, or use a plan with a higher limit.',
+          ],
+        }
+      }
       if (family === 'dockerhub') {
         return {
           first:
