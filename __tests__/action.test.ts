@@ -318,7 +318,7 @@ describe('inputs', () => {
     expect(run.code).toBe(1)
     expect(run.outputs).toMatchObject({ result: 'invalid-input', 'pull-ready': 'false' })
     expect(run.outputs.message).toMatch(/^Invalid timeout 'ten'\. Expected a number of seconds/)
-    expect(verdict(run)).toBe('## ❌ Pulls will fail: an input is invalid')
+    expect(verdict(run)).toBe('## ❌ Not checked: an input is invalid')
     expect(run.stderr).not.toMatch(/at .*\.js:\d+/) // no stack trace
     e2e.expectNoLeak(run)
   })

@@ -187,7 +187,7 @@ describe('a registry like registry.redhat.io', () => {
       '\n\nPulls will fail: the credentials were refused.\nThe token service at',
     )
     expect(run.stdout).toMatch(
-      /\n\nHow to fix \(invalid-credentials\):\n {2}- The token service refused the credentials it was sent: /,
+      /\n\nHow to fix \(invalid-credentials\):\n {2}- Check the username: a Registry Service Account’s name is written `12345678\|name`/,
     )
     expectNoSecrets(run, ALL_SECRETS, fake.issuedTokens)
 

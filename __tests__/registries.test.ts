@@ -357,9 +357,8 @@ describe('Docker Hub', () => {
     ])
     const limit = { limit: 100, remaining: 76, windowSeconds: 21600, source: RUNNER_ADDRESS }
     for (const row of r.images) expect(row.rateLimit).toEqual(limit)
-    expect(run.summary).toContain(`pulls left: 76 of 100 per 6 h, counted for ${RUNNER_ADDRESS}`)
     expect(run.summary).toContain(
-      `- Pull limit on \`registry-1.docker.io\`: 76 of 100 per 6 h, counted for ${RUNNER_ADDRESS} left`,
+      `- Pull limit on \`registry-1.docker.io\`: 76 of 100 pulls left in a 6 h window, counted for \`${RUNNER_ADDRESS}\``,
     )
     // Manifests were asked for with HEAD only, which Docker Hub does not count as a pull.
     const manifests = requestsTo(hub, 'registry-1.docker.io', '/v2/library/')

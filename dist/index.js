@@ -3322,13 +3322,13 @@ function info(message) {
  * @param name The name of the output group
  */
 function startGroup(name) {
-    issue('group', name);
+    command_issue('group', name);
 }
 /**
  * End an output group.
  */
 function endGroup() {
-    issue('endgroup');
+    command_issue('endgroup');
 }
 /**
  * Wrap an asynchronous function call in a group.
@@ -4531,214 +4531,843 @@ function outputsOf(report) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/evidence.ts
+/** The registry's operator, from any of its hosts (its registry, token service or CDN). */
+function familyOf(host) {
+    const name = (host ?? '').replace(/:\d+$/, '').toLowerCase();
+    if (/(^|\.)redhat\.(io|com)$/.test(name))
+        return 'redhat';
+    if (/(^|\.)docker\.(io|com)$/.test(name))
+        return 'dockerhub';
+    if (/(^|\.)quay\.io$/.test(name))
+        return 'quay';
+    if (name === 'ghcr.io' || name.endsWith('.githubusercontent.com'))
+        return 'ghcr';
+    return 'other';
+}
+/**
+ * The first failure in the order the core decides by: the registries' doors (every check but the
+ * layer path), then the images in input order, then the layer path.
+ */
+function decisiveFailure(report) {
+    const failed = (c) => c.outcome === 'failed' && !!c.finding;
+    const door = report.checks.find((c) => c.id !== 'blob' && failed(c));
+    const image = report.images.find((i) => i.outcome === 'failed' && i.finding);
+    const blob = report.checks.find((c) => c.id === 'blob' && failed(c));
+    const check = door ?? (image ? undefined : blob);
+    if (check) {
+        return {
+            finding: check.finding,
+            hop: check.atProxy ? 'proxy' : check.hop,
+            host: check.host,
+            registry: registryOfCheck(report, check),
+            check,
+        };
+    }
+    if (image) {
+        return {
+            finding: image.finding,
+            hop: 'registry',
+            host: image.registry,
+            registry: image.registry,
+            image,
+        };
+    }
+    return undefined;
+}
+/**
+ * The registry a check belongs to. `/v2/` checks name it; the token check of the configured
+ * registry is the first one at its realm's host; a layer-path check names its repository in its
+ * request. Anything else is the configured registry's, unless a host of the same operator says
+ * otherwise.
+ */
+function registryOfCheck(report, check) {
+    if (check.id === 'ping' || check.id === 'registry')
+        return check.host;
+    if (check.id === 'blob') {
+        const repo = /^GET \/v2\/(.+)\/blobs\//.exec(check.request)?.[1];
+        const image = report.images.find((i) => i.repository === repo && i.registry === report.registry) ??
+            report.images.find((i) => i.repository === repo);
+        if (check.hop === 'registry')
+            return check.host;
+        return image?.registry ?? report.registry;
+    }
+    return tokenOwners(report).get(check) ?? report.registry;
+}
+/**
+ * Which registry each token check belongs to. The configured registry's comes first in the report
+ * (its run is the first); other registries' token checks exist only with an auth file, and are
+ * matched by host: the registry's own host, then a host of the same operator.
+ */
+function tokenOwners(report) {
+    const tokens = report.checks.filter((c) => c.id === 'token');
+    const owners = new Map();
+    const realmHost = safeHost(report.auth.realm);
+    const primary = tokens.find((c) => c.host === realmHost) ?? (report.auth.realm ? tokens[0] : undefined);
+    if (primary)
+        owners.set(primary, report.registry);
+    const pinged = report.checks
+        .filter((c) => c.id === 'ping' && c.host !== report.registry)
+        .map((c) => c.host);
+    const free = new Set(pinged);
+    for (const token of tokens) {
+        if (owners.has(token))
+            continue;
+        const owner = [...free].find((r) => r === token.host) ??
+            [...free].find((r) => familyOf(r) !== 'other' && familyOf(r) === familyOf(token.host)) ??
+            (free.size === 1 ? [...free][0] : undefined);
+        if (owner) {
+            owners.set(token, owner);
+            free.delete(owner);
+        }
+    }
+    return owners;
+}
+function safeHost(url) {
+    if (!url)
+        return undefined;
+    try {
+        return new URL(url).host;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** How the proxy failed, read from the finding's words (the tunnel's own sentences). */
+function proxyFailure(finding) {
+    if (!finding)
+        return undefined;
+    if (finding.code === 'proxy-auth-required')
+        return { kind: 'auth' };
+    if (finding.code !== 'proxy-error')
+        return undefined;
+    const d = finding.detail;
+    const refused = /refused the tunnel to (\S+) with HTTP (\d{3})/.exec(d);
+    if (refused)
+        return { kind: 'refused', target: refused[1], status: Number(refused[2]) };
+    if (/did not answer the CONNECT/.test(d))
+        return { kind: 'timeout' };
+    if (/cannot reach the proxy .*(ENOTFOUND|EAI_AGAIN|EAI_NODATA|EAI_FAIL|EAI_NONAME)/.test(d))
+        return { kind: 'dns' };
+    return { kind: 'unreachable' };
+}
+function oddAnswer(finding) {
+    const d = finding?.detail ?? '';
+    if (/HTML page/.test(d))
+        return 'html';
+    if (/token realm .* is not https/.test(d))
+        return 'realm-plain-http';
+    if (/token realm .* link-local/.test(d))
+        return 'realm-link-local';
+    if (/token realm that is not a URL/.test(d))
+        return 'realm-not-url';
+    if (/redirect|link-local address/.test(d))
+        return 'redirect';
+    if (/not valid HTTP|cannot be sent in an HTTP request/.test(d))
+        return 'not-http';
+    if (/token/.test(d) && !/WWW-Authenticate/.test(d))
+        return 'bad-token';
+    if (/WWW-Authenticate|challenge/.test(d))
+        return 'challenge';
+    return 'other';
+}
+/** The seconds a timeout waited, as its finding says them (`within 2 s`). */
+function timeoutSeconds(finding) {
+    const match = /within (\d+(?:\.\d+)?) s\b/.exec(finding?.detail ?? '');
+    return match ? Number(match[1]) : undefined;
+}
+/** The `timeout` input's default, in seconds: a run with less may cut a slow but working host. */
+const DEFAULT_TIMEOUT_S = 10;
+/**
+ * The two or three words that name a failure on the diagram and in the tables: what a person
+ * would say ("credentials refused", "timeout 2 s", "CONNECT refused (403)"), never the sentence.
+ */
+function shortReason(finding) {
+    const d = finding.detail;
+    switch (finding.code) {
+        case 'ok':
+            return 'passed';
+        case 'missing-credentials':
+            return 'no credentials';
+        case 'invalid-credentials':
+            return 'credentials refused';
+        case 'access-denied':
+            return TOKEN_FINDING.test(d) ? 'token refused' : 'access denied';
+        case 'image-not-found':
+            return /config blob/.test(d) ? 'layer missing' : 'not found';
+        case 'rate-limited':
+            return 'rate-limited';
+        case 'registry-error':
+            return 'server error';
+        case 'unexpected-response':
+            return {
+                html: 'HTML page',
+                'realm-plain-http': 'realm not https',
+                'realm-link-local': 'link-local realm',
+                'realm-not-url': 'realm not a URL',
+                redirect: 'redirect stopped',
+                'not-http': 'not HTTP',
+                'bad-token': 'unusable token',
+                challenge: 'no usable challenge',
+                other: 'unexpected answer',
+            }[oddAnswer(finding)];
+        case 'dns-error':
+            return 'name not found (DNS)';
+        case 'connection-failed':
+            return /refused the connection/.test(d)
+                ? 'connection refused'
+                : /unreachable/.test(d)
+                    ? 'unreachable'
+                    : 'connection cut';
+        case 'timeout': {
+            const seconds = timeoutSeconds(finding);
+            return seconds === undefined ? 'timeout' : `timeout ${seconds} s`;
+        }
+        case 'tls-error':
+            return /expired/i.test(d)
+                ? 'certificate expired'
+                : /not yet valid/i.test(d)
+                    ? 'certificate not yet valid'
+                    : /altname|HOSTNAME_MISMATCH|does not match/i.test(d)
+                        ? 'certificate for another name'
+                        : 'TLS: untrusted certificate';
+        case 'proxy-error': {
+            const p = proxyFailure(finding);
+            if (p?.kind === 'refused')
+                return `CONNECT refused${p.status ? ` (${p.status})` : ''}`;
+            if (p?.kind === 'timeout')
+                return 'no answer to CONNECT';
+            if (p?.kind === 'dns')
+                return 'proxy name not found';
+            return 'proxy unreachable';
+        }
+        case 'proxy-auth-required':
+            return '407: proxy login needed';
+        case 'no-matching-platform':
+            return 'platform missing';
+        case 'invalid-input':
+            return 'invalid input';
+    }
+}
+/** Whether a failure happened at the proxy: the host behind it was never reached. */
+function atProxy(finding) {
+    return finding?.code === 'proxy-error' || finding?.code === 'proxy-auth-required';
+}
+/** Whether an image's failure came from its token request rather than its manifest. */
+function tokenFailure(image) {
+    return !!image.finding && TOKEN_FINDING.test(image.finding.detail);
+}
+/** The token service's findings start by naming it (src/core/tokens.ts, findings.ts). */
+const TOKEN_FINDING = /^(the|on the way to the) token service /;
+/**
+ * Whether an image was never asked for because its registry's `/v2/` failed: such a row carries
+ * the registry's finding, with no status and no time of its own.
+ */
+function doorFailure(image) {
+    return image.outcome === 'failed' && image.status === undefined && image.ms === undefined;
+}
+/** A request path shortened for a table or a node: `/auth/realms/…/auth` keeps its ends. */
+function shortRequest(request, max = 28) {
+    const [method, path = ''] = request.split(' ', 2);
+    if (/\/blobs\//.test(path))
+        return `${method} /v2/…/blobs/…`;
+    if (path.length <= max)
+        return request;
+    const parts = path.split('/').filter(Boolean);
+    const short = parts.length > 2 ? `/${parts[0]}/…/${parts[parts.length - 1]}` : path;
+    return `${method} ${short.length <= max + 4 ? short : `${short.slice(0, max)}…`}`;
+}
+/** The first word of our sentence capitalised, unless it is a name (a host, an image) written as is. */
+function sentence(text) {
+    const ended = /[.!?…]$/.test(text) ? text : `${text}.`;
+    if (!/^[a-z]+(\s|,|$)/.test(ended))
+        return ended;
+    return ended.charAt(0).toUpperCase() + ended.slice(1);
+}
+/** Red Hat's token service, wherever it is served from (its realm path names it). */
+const RED_HAT_REALM = /\/realms\/rhcc\//;
+/** The result codes whose failure is the network's or the proxy's, not the registry's answer. */
+const NETWORK_CODES = (/* unused pure expression or super */ null && ([
+    'dns-error',
+    'connection-failed',
+    'timeout',
+    'tls-error',
+    'proxy-error',
+    'proxy-auth-required',
+]));
+
 ;// CONCATENATED MODULE: ./src/advice.ts
-/** The facts the advice needs, read from a report (the message and the summary use the same). */
-function adviceContext(report) {
+
+/**
+ * The facts the advice needs, read from a report (the message and the summary use the same).
+ * `warnings` are the inputs' warnings, which the core does not see: the summary and the log pass
+ * them, so that a warning that explains the failure leads the fix there.
+ */
+function adviceContext(report, warnings = []) {
+    const decisive = decisiveFailure(report);
+    const failedRegistry = decisive?.registry ?? report.registry;
     return {
         registry: report.registry,
         tokenHost: report.checks.find((c) => c.id === 'token')?.host,
-        failedHost: report.failedHost,
+        failedHost: report.failedHost ?? decisive?.host,
+        failedHop: report.failedHop ?? decisive?.hop,
+        failedRegistry,
+        family: failedRegistry === report.registry && RED_HAT_REALM.test(report.auth.realm ?? '')
+            ? 'redhat'
+            : familyOf(failedRegistry),
+        finding: decisive?.finding,
+        failedRequest: decisive?.check?.request,
         proxy: report.proxy.url,
         proxied: report.routes.filter((r) => r.via === 'proxy').map((r) => r.host),
         layersChecked: report.checks.some((c) => c.id === 'blob' && c.outcome !== 'skipped'),
-        credentialsFrom: report.registries.find((r) => !r.pullReady)?.credentials,
-        authFile: report.authFiles !== undefined,
+        credentialsGiven: report.auth.credentials === 'given',
+        warnings: [...warnings, ...report.notes],
     };
 }
+const CODE_OF = (text) => `\`${text}\``;
+const SERVICE_ACCOUNTS = 'https://access.redhat.com/terms-based-registry/';
 const RED_HAT_CDN = 'cdn.quay.io, cdn01.quay.io … cdn06.quay.io';
 /** Red Hat's anonymous registry, where some repositories refuse until terms are accepted. */
 const ACCESS_REGISTRY = 'registry.access.redhat.com';
 const TERMS_STEP = 'set registry: registry.redhat.io with a service account’s credentials and pull the image from there (some images on registry.access.redhat.com require accepting terms)';
+const FORKS = 'runs from forks and by Dependabot get no secrets: use Dependabot secrets, or `pull_request_target` with care';
+const STATUS_PAGE = {
+    redhat: 'https://status.redhat.com',
+    dockerhub: 'https://www.dockerstatus.com',
+    quay: 'https://status.quay.io',
+    ghcr: 'https://www.githubstatus.com',
+    other: undefined,
+};
+/** Where the credentials of each operator's registry come from, and how they are written. */
+const CREDENTIALS = {
+    redhat: 'For Red Hat, use a Registry Service Account (' +
+        SERVICE_ACCOUNTS +
+        '): its user name is written `12345678|name`, with the `|`, and its password is the long token that starts with `eyJ`.',
+    dockerhub: 'For Docker Hub, the user name is the Docker ID (not the e-mail address) and the password a personal access token with read access (https://app.docker.com/settings/personal-access-tokens).',
+    quay: 'For quay.io, use a robot account: its user name is written `organisation+name` and its password is the robot’s token (Account settings → Robot accounts).',
+    ghcr: 'For ghcr.io, the user name is a GitHub user and the password a token that may read packages: `${{ secrets.GITHUB_TOKEN }}` with `permissions: packages: read`, or a personal access token with `read:packages`.',
+    other: 'Give the user name and password (or token) of an account that can pull these images.',
+};
 function otherRegistryStep(host) {
     return `add a second preflight step with \`registry: ${host}\` and that registry’s credentials`;
 }
-/** The host that failed, the registry and the token service, each once. */
-function hostsToAllow(ctx) {
-    return quoteHosts([ctx.failedHost, ctx.registry, ctx.tokenHost]);
-}
-/**
- * What the proxy must let through, as the CONNECT targets it sees (`host:port`): the host that
- * failed first, then the others that go through it.
- */
-function connectTargets(ctx) {
-    const hosts = ctx.proxied.length
-        ? [ctx.failedHost, ...ctx.proxied]
-        : [ctx.failedHost ?? ctx.registry];
-    return quoteHosts(hosts.map((h) => (h && !/:\d+$/.test(h) ? `${h}:443` : h)));
-}
 function quoteHosts(hosts) {
     const unique = hosts.filter((h, i, all) => !!h && all.indexOf(h) === i);
-    return unique.map((h) => `\`${h}\``).join(' and ');
+    return unique.map(CODE_OF).join(' and ');
+}
+/** The host that failed, the registry and the token service, each once. */
+function hostsToAllow(ctx) {
+    return quoteHosts([ctx.failedHost, ctx.failedRegistry ?? ctx.registry, ctx.tokenHost]);
+}
+/** The failed host as a sentence names it: a blob host says whose redirect led there. */
+function failedPlace(ctx) {
+    const host = ctx.failedHost ?? ctx.registry;
+    if (ctx.failedHop === 'blob-host' && ctx.failedRegistry)
+        return `${CODE_OF(host)} (the blob host ${ctx.failedRegistry} redirects layer downloads to)`;
+    return CODE_OF(host);
+}
+/** The tunnels the proxy refused, as its CONNECT targets (`host:port`), else the failed host. */
+function connectTargets(ctx, p) {
+    const refused = p?.kind === 'refused' && p.target ? p.target : undefined;
+    const host = refused ?? ctx.failedHost ?? ctx.registry;
+    return CODE_OF(/:\d+$/.test(host) ? host : `${host}:443`);
+}
+/** A URL to ask with `curl -v`: the request that failed, at the host that failed. */
+function curlTarget(ctx) {
+    const host = ctx.failedHost ?? ctx.registry;
+    const path = ctx.failedRequest && !ctx.failedRequest.includes('…')
+        ? ctx.failedRequest.replace(/^[A-Z]+ /, '')
+        : ctx.failedHop === 'blob-host'
+            ? '/'
+            : '/v2/';
+    return `curl -v https://${host}${path}`;
+}
+/** The warnings that explain a failure of this kind: the likely cause, so they lead the fix. */
+function explainingWarnings(code, warnings) {
+    const about = (pattern) => warnings.filter((w) => pattern.test(w));
+    switch (code) {
+        case 'invalid-credentials':
+            return about(/username|password|service account|secret|clock/i);
+        case 'missing-credentials':
+            return about(/username|password|auth file|auth-file|DOCKER_CONFIG|REGISTRY_AUTH_FILE|podman|docker/i);
+        case 'access-denied':
+            return about(/clock|username|service account/i);
+        case 'unexpected-response':
+            return about(/auth-url/i);
+        case 'proxy-error':
+        case 'proxy-auth-required':
+        case 'dns-error':
+        case 'connection-failed':
+        case 'timeout':
+            return about(/proxy/i);
+        case 'tls-error':
+            return about(/clock|proxy/i);
+        case 'no-matching-platform':
+            return about(/platform|linux\//i);
+        default:
+            return [];
+    }
 }
 /** The first thing to do, as the tail of the one-sentence `message`. */
 function firstStep(code, ctx) {
-    const host = ctx.failedHost ?? ctx.registry;
-    switch (code) {
-        case 'ok':
-            return 'nothing to do';
-        case 'missing-credentials':
-            if (ctx.credentialsFrom?.from === 'helper')
-                return `check that \`docker-credential-${ctx.credentialsFrom.helper}\` (named in ${ctx.credentialsFrom.file}) runs on the runner and holds credentials for ${host}`;
-            if (ctx.authFile && ctx.credentialsFrom?.from !== 'inputs')
-                return `log in to ${host} with the engine that pulls, or add its entry to the auth file`;
-            return 'check that the secrets behind `username` and `password` exist and reach this workflow (runs from forks and by Dependabot get no secrets)';
-        case 'invalid-credentials':
-            return 're-check the Customer Portal login, or the service account name and token, and regenerate the token if in doubt';
-        case 'access-denied':
-            if (host === ACCESS_REGISTRY)
-                return TERMS_STEP;
-            if (host !== ctx.registry)
-                return otherRegistryStep(host);
-            return 'check that the account is entitled to the image and has accepted its terms (on Docker Hub and quay.io a missing repository looks the same)';
-        case 'image-not-found':
-            return 'check the repository name and the tag or digest';
-        case 'rate-limited':
-            return 'wait, authenticate, or raise the plan’s pull limit';
-        case 'registry-error':
-            return 'the service is failing, not your setup: retry later';
-        case 'unexpected-response':
-            return 'something other than the registry answered (a captive portal, transparent proxy or firewall page): check the network path';
-        case 'dns-error':
-            return `check DNS on the runner for ${host}, or that the proxy is set (https_proxy or the proxy input)`;
-        case 'connection-failed':
-            return `a firewall is likely in the way: allow HTTPS to ${hostsToAllow(ctx)}`;
-        case 'timeout':
-            return `a firewall that drops packets, or a proxy that must be configured: allow ${hostsToAllow(ctx)} or set the proxy`;
-        case 'tls-error':
-            return 'a TLS-intercepting proxy is likely: give its CA certificate with NODE_EXTRA_CA_CERTS';
-        case 'proxy-error':
-            return `allow CONNECT to ${connectTargets(ctx)} on the proxy${ctx.proxy ? ` ${ctx.proxy}` : ''}`;
-        case 'proxy-auth-required':
-            return 'give the proxy’s credentials in the proxy URL (http://user:password@host:port, from a secret)';
-        case 'no-matching-platform':
-            return 'pick a multi-platform tag, set the platform input to what the pull will ask for, or run on a runner of a platform the image offers';
-        case 'invalid-input':
-            return 'fix the step’s inputs in the workflow file';
-    }
+    return plan(code, ctx).first;
 }
-/** The "How to fix" section of the summary: a few concrete steps, in Markdown list items. */
+/**
+ * The "How to fix" steps, as Markdown sentences: the warnings that explain the failure first,
+ * then the fix for this code, this registry's operator and this evidence.
+ */
 function howToFix(code, ctx) {
-    const redHat = ctx.registry.endsWith('redhat.io') || ctx.registry.endsWith('redhat.com');
-    const cdn = redHat && !ctx.layersChecked
+    if (code === 'ok')
+        return [];
+    const leading = explainingWarnings(code, ctx.warnings).map(warningStep);
+    const { steps } = plan(code, ctx);
+    return [...leading, ...steps];
+}
+/** A warning turned into the step that removes its cause. */
+function warningStep(warning) {
+    if (/Service Account.*no '\|'/i.test(warning))
+        return `Write the username with its \`|\`: a Registry Service Account’s name is \`12345678|name\`, exactly as ${SERVICE_ACCOUNTS} shows it. The warning above says it has none, which the token service refuses.`;
+    if (/white space|newline|invisible/i.test(warning))
+        return 'Fix the secret the warning above names: re-copy it without the white space or invisible characters it holds.';
+    if (/clock/i.test(warning))
+        return 'Fix the runner’s clock (the warning above gives the skew): tokens are refused when the clock is off.';
+    return 'Fix what the warning above says first: it is the likely cause.';
+}
+function plan(code, ctx) {
+    const family = ctx.family;
+    const host = ctx.failedHost ?? ctx.registry;
+    const detail = ctx.finding?.detail ?? '';
+    const redHatCdn = familyOf(ctx.registry) === 'redhat' && !ctx.layersChecked
         ? [
             `Image layers come from Red Hat’s CDN (${RED_HAT_CDN}): a firewall that allows only ${ctx.registry} passes this check and still fails the pull of layers.`,
         ]
         : [];
     switch (code) {
         case 'ok':
-            return [];
-        case 'missing-credentials':
-            if (ctx.credentialsFrom?.from === 'helper')
-                return [
-                    `The credential helper \`docker-credential-${ctx.credentialsFrom.helper}\`, which ${ctx.credentialsFrom.file} names for ${ctx.failedHost ?? ctx.registry}, gave no credentials: the message says why (not on \`PATH\`, a non-zero exit, output that is not its JSON, or no answer within \`timeout\`).`,
-                    'Run it by hand on the runner (`echo <registry> | docker-credential-<name> get`), and log in again with the engine that pulls so that the helper stores the credentials.',
-                ];
-            if (ctx.authFile && ctx.credentialsFrom?.from !== 'inputs')
-                return [
-                    `The auth file has no entry for ${ctx.failedHost ?? ctx.registry}, and it does not let anonymous pulls through.`,
-                    'Log in to it with the engine that pulls (`docker login`, `podman login`, or the login action that writes the file this step reads), or add its entry to the pull secret.',
-                ];
-            return [
-                'Check that the secrets named in `with: username:` and `with: password:` exist in the repository or organisation settings, spelled exactly as in the workflow.',
-                'Workflows triggered from a fork, or by Dependabot, receive no secrets: use `pull_request_target` with care, or Dependabot secrets.',
-                redHat
-                    ? 'For Red Hat, create a Registry Service Account at https://access.redhat.com/terms-based-registry/ and store its name and token as secrets.'
-                    : 'Give the credentials of an account that can pull these images.',
-            ];
-        case 'invalid-credentials':
-            return [
-                'The token service refused the credentials it was sent: the user name or the password is wrong, or the token was revoked.',
-                redHat
-                    ? 'For a Registry Service Account, the user name is `12345678|name` (with the `|`) and the password is the long token that starts with `eyJ`; regenerate it at https://access.redhat.com/terms-based-registry/ if in doubt.'
-                    : 'Regenerate the token or password and update the secret.',
-                'Check the warnings above: white space copied into a secret is a common cause.',
-            ];
-        case 'access-denied':
-            if (ctx.failedHost && ctx.failedHost !== ctx.registry && ctx.failedHost !== ACCESS_REGISTRY) {
-                return [
-                    `The image on \`${ctx.failedHost}\` was checked anonymously: credentials go only to \`${ctx.registry}\` and its token service.`,
-                    `If the image is private, ${otherRegistryStep(ctx.failedHost)}; if it is public, check its name (a missing repository is often refused the same way).`,
-                ];
+            return { first: 'nothing to do', steps: [] };
+        case 'missing-credentials': {
+            const helper = /credential helper (docker-credential-\S+)/.exec(detail)?.[1];
+            if (helper) {
+                return {
+                    first: `make \`${helper}\` answer on the runner: install it, or log in with it before this step`,
+                    steps: [
+                        `The credential helper \`${helper}\` that the auth file names gave no credentials: install it on the runner and log in with it before this step, or remove \`credsStore\`/\`credHelpers\` from the auth file.`,
+                        'Or give the `username` and `password` inputs, from secrets.',
+                    ],
+                };
             }
-            if (ctx.failedHost === ACCESS_REGISTRY) {
-                return [
-                    `${ACCESS_REGISTRY} needs no login, but some of its images are served only to accounts that accepted their terms.`,
-                    `Pull the image from registry.redhat.io instead, with a Registry Service Account (https://access.redhat.com/terms-based-registry/): ${TERMS_STEP}.`,
-                ];
+            if (/are in |none are in/.test(detail)) {
+                const registry = ctx.failedRegistry ?? ctx.registry;
+                return {
+                    first: `log in to ${registry} before this step (docker/login-action, or podman login) so that the auth file holds its credentials`,
+                    steps: [
+                        `The auth file holds no credentials for ${CODE_OF(registry)}: log in to it before this step (\`docker/login-action\`, \`docker login\` or \`podman login\`), with the same tool the pull uses.`,
+                        CREDENTIALS[familyOf(registry)],
+                    ],
+                };
             }
-            return [
-                'The credentials are valid, but the registry refused this image for this account.',
-                redHat
-                    ? 'Check that the account’s organisation has a subscription that includes the image, and that the terms were accepted at https://access.redhat.com/terms-based-registry/.'
-                    : 'Check that the account has pull access to the repository.',
-                'On Docker Hub and quay.io, a repository that does not exist is refused the same way: check its name.',
-            ];
-        case 'image-not-found':
-            return [
-                'Check the repository name, and that the tag or digest exists (tags are case-sensitive).',
-                redHat
-                    ? 'Browse https://catalog.redhat.com to find the exact repository and tag.'
-                    : 'List the tags in the registry’s web interface.',
-            ];
+            return {
+                first: 'check that the secrets behind `username` and `password` exist and reach this workflow (runs from forks and by Dependabot get no secrets)',
+                steps: [
+                    'Check that the secrets named in `with: username:` and `with: password:` exist in the repository or organisation settings, spelled exactly as in the workflow.',
+                    `Workflows triggered from a fork, or by Dependabot, receive no secrets: ${FORKS.replace(/^runs from forks and by Dependabot get no secrets: /, '')}.`,
+                    CREDENTIALS[family],
+                ],
+            };
+        }
+        case 'invalid-credentials': {
+            const registry = ctx.failedRegistry ?? ctx.registry;
+            const fix = {
+                redhat: {
+                    first: 're-check the service account name (written `12345678|name`, with the `|`) and its token, or the Customer Portal login, and regenerate the token if in doubt',
+                    steps: [
+                        'Check the username: a Registry Service Account’s name is written `12345678|name`, with the `|`, and its password is the long token that starts with `eyJ` (a Customer Portal login works too).',
+                        `If in doubt, regenerate the token at ${SERVICE_ACCOUNTS} and update the secret.`,
+                    ],
+                },
+                dockerhub: {
+                    first: 're-check the Docker ID (not the e-mail address) and use a personal access token as the password',
+                    steps: [
+                        'Check the username: Docker Hub wants the Docker ID, not the e-mail address; the password should be a personal access token with read access (https://app.docker.com/settings/personal-access-tokens).',
+                        'If in doubt, create a new token and update the secret.',
+                    ],
+                },
+                quay: {
+                    first: 're-check the robot account name (`organisation+name`) and its token',
+                    steps: [
+                        'Check the username: a quay.io robot account is written `organisation+name`, and its password is the robot’s token (Account settings → Robot accounts).',
+                        'If in doubt, regenerate the robot’s token and update the secret.',
+                    ],
+                },
+                ghcr: {
+                    first: 're-check the GitHub user name, and that the token may read packages (`read:packages`, or GITHUB_TOKEN with `packages: read`)',
+                    steps: [
+                        'Check the credentials: the username is a GitHub user, the password `${{ secrets.GITHUB_TOKEN }}` (with `permissions: packages: read`) or a personal access token with `read:packages`.',
+                        'A personal access token expires: if in doubt, create a new one and update the secret.',
+                    ],
+                },
+                other: {
+                    first: `re-check the user name and password for ${registry}, and regenerate the token if in doubt`,
+                    steps: [
+                        `Check the user name and password (or token) for ${CODE_OF(registry)}: one of them is wrong, or the token was revoked or has expired.`,
+                        'If in doubt, regenerate the token or password and update the secret.',
+                    ],
+                },
+            };
+            return fix[family];
+        }
+        case 'access-denied': {
+            if (host === ACCESS_REGISTRY) {
+                return {
+                    first: TERMS_STEP,
+                    steps: [
+                        `${ACCESS_REGISTRY} needs no login, but some of its images are served only to accounts that accepted their terms.`,
+                        `Pull the image from registry.redhat.io instead, with a Registry Service Account (${SERVICE_ACCOUNTS}): ${TERMS_STEP}.`,
+                    ],
+                };
+            }
+            if (ctx.failedHop === 'blob-host') {
+                return {
+                    first: `let the download from ${CODE_OF(host)} through unchanged: the blob host refused the registry’s signed redirect (a proxy that rewrites it, or a skewed clock)`,
+                    steps: [
+                        `The blob host ${failedPlace(ctx)} refused the layer download. Its URL is signed and expires: a proxy or firewall that rewrites or strips its query, or a runner clock that is off, makes it fail.`,
+                        `Allow ${CODE_OF(host)} unchanged (no TLS inspection, no URL rewriting) and check the runner’s clock.`,
+                    ],
+                };
+            }
+            const registry = ctx.failedRegistry ?? ctx.registry;
+            if (registry !== ctx.registry && /credentials are only sent to|anonymous/.test(detail)) {
+                return {
+                    first: otherRegistryStep(registry),
+                    steps: [
+                        `The image on ${CODE_OF(registry)} was checked anonymously: credentials go only to ${CODE_OF(ctx.registry)} and its token service.`,
+                        `If the image is private, ${otherRegistryStep(registry)}; if it is public, check its name (a missing repository is often refused the same way).`,
+                    ],
+                };
+            }
+            const missingLooksSame = family === 'dockerhub' || family === 'quay';
+            const first = {
+                redhat: 'check that the account’s organisation has a subscription that includes the image, and that its terms were accepted',
+                dockerhub: 'check the repository name and that the account may pull it (on Docker Hub and quay.io a missing repository looks the same)',
+                quay: 'check the repository name and that the account may pull it (on Docker Hub and quay.io a missing repository looks the same)',
+                ghcr: 'check the package name, and that the package lets this account or repository read it (Package settings → Manage Actions access)',
+                other: `check that the account may pull the repository on ${registry}`,
+            }[family];
+            const refusedImage = /although it asks for no credentials/.test(detail)
+                ? `${CODE_OF(registry)} refuses this image to every request, though it asks for no credentials: check the name, or whether the image needs an account.`
+                : ctx.credentialsGiven
+                    ? 'The credentials are valid, but the registry refused this image for this account.'
+                    : 'The registry refused this image to an anonymous request: give credentials that may pull it.';
+            return {
+                first,
+                steps: [
+                    refusedImage,
+                    {
+                        redhat: `Check that the account’s organisation has a subscription that includes the image, and that its terms were accepted at ${SERVICE_ACCOUNTS}.`,
+                        dockerhub: 'Check that the account has pull access to the repository (a private repository needs a member of its organisation or team).',
+                        quay: 'Check that the robot account or user has read permission on the repository.',
+                        ghcr: 'Check the package’s settings: under Manage Actions access, add this repository with the Read role; a private package also needs the token to belong to a user who may read it.',
+                        other: 'Check that the account has pull access to the repository.',
+                    }[family],
+                    ...(missingLooksSame
+                        ? [
+                            'On Docker Hub and quay.io, a repository that does not exist is refused the same way: check its name.',
+                        ]
+                        : []),
+                ],
+            };
+        }
+        case 'image-not-found': {
+            if (/config blob/.test(detail)) {
+                return {
+                    first: 'the registry holds the manifest but not its layers: push the image again, or pick another tag',
+                    steps: [
+                        `${CODE_OF(host)} serves the image’s manifest but not the blob it names: the image is broken on the registry. Push it again, or pick another tag or digest.`,
+                    ],
+                };
+            }
+            return {
+                first: 'check the repository name and the tag or digest',
+                steps: [
+                    'Check the repository name, and that the tag or digest exists (tags are case-sensitive).',
+                    {
+                        redhat: 'Browse https://catalog.redhat.com to find the exact repository and tag.',
+                        dockerhub: 'On Docker Hub, official images live under `library/` (`nginx` is `library/nginx`); browse https://hub.docker.com for the exact name and tags.',
+                        quay: 'Browse the repository on https://quay.io for its tags.',
+                        ghcr: 'The package’s page on GitHub lists its tags; the name is `ghcr.io/owner/package`, in lower case.',
+                        other: 'List the tags in the registry’s web interface.',
+                    }[family],
+                ],
+            };
+        }
         case 'rate-limited':
-            return [
-                'Wait for the limit to reset (the images table shows what the registry said), log in to get a higher limit, or raise the plan’s limit.',
-            ];
-        case 'registry-error':
-            return [
-                'The registry or its token service answered with a server error after the retries: check its status page and retry later.',
-                'Raise `retries` if the failures are brief.',
-            ];
+            if (family === 'dockerhub' && ctx.credentialsGiven && ctx.registry === ctx.failedRegistry) {
+                return {
+                    first: 'wait for Docker Hub’s limit to reset, or use an account on a plan with a higher pull limit',
+                    steps: [
+                        'Docker Hub limits pulls over a window of hours, per account when logged in: this account has used its pulls.',
+                        'Wait for the window to reset (the Details give what the registry said is left), spread the pulls over accounts or runs, or use a plan with a higher limit.',
+                    ],
+                };
+            }
+            if (family === 'dockerhub') {
+                return {
+                    first: 'log in to Docker Hub (anonymous pulls are limited per IP address, and a runner shares its address) or wait for the limit to reset',
+                    steps: [
+                        'Docker Hub limits pulls over a window of hours; anonymous pulls count per IP address, which a hosted runner shares with others.',
+                        'Give Docker Hub credentials (`username` and `password`, a personal access token), or wait for the window to reset (the Details give what the registry said is left).',
+                    ],
+                };
+            }
+            return {
+                first: `wait and retry later: ${host} is limiting requests`,
+                steps: [
+                    `${CODE_OF(host)} is limiting requests: wait for the limit to reset (the message gives the Retry-After the server asked for, if any), then retry.`,
+                    'Fewer images per run, or credentials with a higher limit, keep under it.',
+                ],
+            };
+        case 'registry-error': {
+            const page = STATUS_PAGE[family];
+            return {
+                first: 'the service is failing, not your setup: retry later',
+                steps: [
+                    `${CODE_OF(host)} answered with a server error after the retries${page ? `: check ${page}` : ''} and retry later.`,
+                    'Raise `retries` if the failures are brief.',
+                ],
+            };
+        }
         case 'unexpected-response':
-            return [
-                'An answer came that no registry gives (an HTML page, malformed JSON, a token response without a token, or a redirect that breaks the secret rules).',
-                'A captive portal, transparent proxy or firewall page is the usual cause: check what the runner reaches with `curl -v https://' +
-                    ctx.registry +
-                    '/v2/`.',
-                'If you set `auth-url`, check that it is the registry’s token endpoint.',
-            ];
-        case 'dns-error':
-            return [
-                `The runner cannot resolve ${ctx.failedHost ?? ctx.registry}: check the runner’s DNS settings.`,
-                'On networks where only the proxy resolves outside names, set `https_proxy` or the `proxy` input.',
-                ...cdn,
-            ];
+            return oddAnswerPlan(ctx);
+        case 'dns-error': {
+            const direct = ctx.proxy && !ctx.proxied.includes(host.replace(/:443$/, ''));
+            return {
+                first: direct
+                    ? `${host} is not sent through the proxy (no_proxy), so the runner must resolve it: remove it from no_proxy, or fix the runner’s DNS`
+                    : `check DNS on the runner for ${host}, or that the proxy is set (https_proxy or the proxy input)`,
+                steps: [
+                    `The runner cannot resolve ${failedPlace(ctx)}: check the name for typos and the runner’s DNS settings.`,
+                    direct
+                        ? 'It goes direct, not through the proxy, because of `no_proxy` (the Details say which entry): remove that entry if only the proxy resolves outside names.'
+                        : 'On networks where only the proxy resolves outside names, set `https_proxy` or the `proxy` input.',
+                    ...redHatCdn,
+                ],
+            };
+        }
         case 'connection-failed':
-            return [
-                `Allow outbound HTTPS (port 443) to ${hostsToAllow(ctx)} in the firewall or security group.`,
-                ...cdn,
-            ];
-        case 'timeout':
-            return [
-                `Nothing answered within the timeout: a firewall that drops packets is the usual cause. Allow ${hostsToAllow(ctx)}.`,
-                'If the network requires a proxy, set `https_proxy` or the `proxy` input.',
-                ...cdn,
-            ];
+            return {
+                first: `a firewall is likely in the way: allow HTTPS to ${hostsToAllow(ctx)}`,
+                steps: [
+                    `Nothing accepted the connection to ${failedPlace(ctx)}. Allow outbound HTTPS (port 443, or the port given) to ${hostsToAllow(ctx)} in the firewall or security group (the Hosts to allow list has them all).`,
+                    'If the network requires a proxy, set `https_proxy` or the `proxy` input.',
+                    ...redHatCdn,
+                ],
+            };
+        case 'timeout': {
+            const seconds = timeoutSeconds(ctx.finding);
+            if (seconds !== undefined && seconds < DEFAULT_TIMEOUT_S) {
+                return {
+                    first: `raise \`timeout\` (it is ${seconds} s; the default is ${DEFAULT_TIMEOUT_S} s): ${host} may be slow rather than blocked`,
+                    steps: [
+                        `${CODE_OF(host)} did not answer within the \`timeout\` of ${seconds} s, shorter than the default ${DEFAULT_TIMEOUT_S} s: a slow answer is cut there. Raise \`timeout\` (and \`retries\` for brief stalls).`,
+                        `If it still times out, a firewall drops the packets: allow ${hostsToAllow(ctx)}, or set the proxy the network requires.`,
+                        ...redHatCdn,
+                    ],
+                };
+            }
+            return {
+                first: `a firewall that drops packets, or a proxy that must be configured: allow ${hostsToAllow(ctx)} or set the proxy`,
+                steps: [
+                    `Nothing answered from ${failedPlace(ctx)} within the timeout: a firewall that drops packets is the usual cause. Allow ${hostsToAllow(ctx)}.`,
+                    'If the network requires a proxy, set `https_proxy` or the `proxy` input.',
+                    ...redHatCdn,
+                ],
+            };
+        }
         case 'tls-error':
-            return [
-                'The certificate chain did not verify. Behind a TLS-intercepting proxy, give its CA certificate to Node with `env: NODE_EXTRA_CA_CERTS: /path/to/ca.pem`.',
-                'Check that the runner’s clock is right: a certificate that is “not yet valid” points at a skewed clock.',
-            ];
+            return tlsPlan(ctx);
         case 'proxy-error':
-            return [
-                `The proxy${ctx.proxy ? ` ${ctx.proxy}` : ''} could not be reached, did not answer, or refused the tunnel.`,
-                `Ask for CONNECT to ${connectTargets(ctx)} to be allowed on the proxy.`,
-                ...cdn,
-            ];
-        case 'proxy-auth-required':
-            return [
-                'The proxy answered 407: give its credentials in the URL, `http://user:password@proxy:port`, built from a secret (percent-encode special characters).',
-            ];
+            return proxyPlan(ctx, redHatCdn);
+        case 'proxy-auth-required': {
+            const hasCredentials = /\*\*\*@/.test(ctx.proxy ?? '');
+            return hasCredentials
+                ? {
+                    first: 'check the user name and password in the proxy URL: the proxy refused them (percent-encode special characters)',
+                    steps: [
+                        `The proxy ${ctx.proxy ?? ''} answered 407 to the credentials in its URL: check the user name and password, and percent-encode characters such as \`@\`, \`:\` and \`%\`.`,
+                    ],
+                }
+                : {
+                    first: 'give the proxy’s credentials in the proxy URL (http://user:password@host:port, from a secret)',
+                    steps: [
+                        'The proxy answered 407 (it wants a login): give its credentials in the URL, `http://user:password@proxy:port`, built from a secret (percent-encode special characters).',
+                    ],
+                };
+        }
         case 'no-matching-platform':
-            return [
-                'The image’s index lists the platforms it was built for, and the one the pull will ask for is not among them: `docker pull` fails with “no matching manifest for … in the manifest list entries”.',
-                'Pick a tag that is built for this platform (the message lists what the index holds), or run the job on a runner of a platform the image offers (`runs-on: ubuntu-24.04-arm` for arm64).',
-                'If the pull asks for another platform than the runner’s own (`docker pull --platform`, a multi-platform build), say so with the `platform` input, e.g. `platform: linux/amd64,linux/arm64`.',
-            ];
+            return {
+                first: 'pick a multi-platform tag, set the platform input to what the pull will ask for, or run on a runner of a platform the image offers',
+                steps: [
+                    'The image’s index lists the platforms it was built for, and the one the pull will ask for is not among them: `docker pull` fails with “no matching manifest for … in the manifest list entries”.',
+                    'Pick a tag that is built for this platform (the message lists what the index holds), or run the job on a runner of a platform the image offers (`runs-on: ubuntu-24.04-arm` for arm64).',
+                    'If the pull asks for another platform than the runner’s own (`docker pull --platform`, a multi-platform build), say so with the `platform` input, e.g. `platform: linux/amd64,linux/arm64`.',
+                ],
+            };
         case 'invalid-input':
-            return [
-                'Fix the input named in the message; the expected form is given there and in the README.',
-            ];
+            return {
+                first: 'fix the step’s inputs in the workflow file',
+                steps: [
+                    'Fix the input named above in the workflow file; the expected form is given there and in the README. Nothing was sent to any registry.',
+                ],
+            };
+    }
+}
+function oddAnswerPlan(ctx) {
+    const host = ctx.failedHost ?? ctx.registry;
+    const role = ctx.failedHop === 'token-service'
+        ? 'token service'
+        : ctx.failedHop === 'blob-host'
+            ? 'blob host'
+            : 'registry';
+    const curl = `\`${curlTarget(ctx)}\``;
+    switch (oddAnswer(ctx.finding)) {
+        case 'html':
+            return {
+                first: `something other than the ${role} answered (a captive portal, transparent proxy or firewall page): check what the runner gets from ${host}`,
+                steps: [
+                    `An HTML page answered where the ${role} ${CODE_OF(host)} was expected: a captive portal, a transparent proxy or a firewall’s block page is the usual cause.`,
+                    `See what the runner reaches with ${curl}.`,
+                    ...(ctx.failedHop === 'token-service'
+                        ? ['If you set `auth-url`, check that it is the registry’s token endpoint.']
+                        : []),
+                ],
+            };
+        case 'realm-plain-http':
+            return {
+                first: 'the registry announced its token service over plain http, where credentials are never sent: set `auth-url` to its https endpoint, or have the registry fixed',
+                steps: [
+                    'The registry’s challenge names a token realm over plain http; credentials are never sent there. A registry behind a TLS-terminating proxy that does not know it is served over https announces such a realm.',
+                    'Set `auth-url` to the https address of the token service, or have the registry’s operator fix its configured realm.',
+                ],
+            };
+        case 'realm-link-local':
+            return {
+                first: 'the registry named a link-local address as its token service: set `auth-url` to the real token endpoint, or have the registry fixed',
+                steps: [
+                    'The registry’s challenge names a token realm at a link-local address (169.254.0.0/16, fe80::/10), where cloud metadata services live and no token service does; credentials are never sent there.',
+                    'Set `auth-url` to the real token endpoint, or have the registry’s operator fix its configured realm.',
+                ],
+            };
+        case 'realm-not-url':
+        case 'challenge':
+            return {
+                first: 'the registry’s 401 names no usable token service: set `auth-url` to its token endpoint',
+                steps: [
+                    'A registry’s 401 says where to get a token: `WWW-Authenticate: Bearer realm="https://…",service="…"`. This one’s cannot be used.',
+                    'Set `auth-url` to the registry’s token endpoint (its documentation names it).',
+                ],
+            };
+        case 'redirect':
+            return {
+                first: 'a redirect broke the rules a pull follows (https only, at most 5, never to a link-local address): check the registry’s or proxy’s redirects',
+                steps: [
+                    `A redirect from ${CODE_OF(host)} was not followed: pulls follow at most 5 redirects, over https only, and never to a link-local address.`,
+                    `See where it leads with ${curl}.`,
+                ],
+            };
+        case 'not-http':
+            return {
+                first: `the answer from ${host} was not valid HTTP: check what listens there`,
+                steps: [
+                    `The answer from ${CODE_OF(host)} was not valid HTTP (the \`HPE_…\` code is the reason Node’s HTTP parser gave: a header too large or malformed, a broken status line): a middlebox, or something other than an HTTP server on that port.`,
+                    `See what the runner gets with ${curl}.`,
+                ],
+            };
+        case 'bad-token':
+            return {
+                first: `the token service ${host} answered without a token this action can use: check \`auth-url\`, or that this is the registry’s token endpoint`,
+                steps: [
+                    `The token service ${CODE_OF(host)} answered, but not with a token that can be used (none, malformed JSON, or one that cannot be sent in a header).`,
+                    `If you set \`auth-url\`, check that it is the registry’s token endpoint; see the answer with ${curl}.`,
+                ],
+            };
+        case 'other':
+            return {
+                first: `${host} gave an answer no registry gives: check what the runner reaches there`,
+                steps: [
+                    `${CODE_OF(host)} gave an answer no ${role} gives: a proxy, a firewall page or another service may be answering in its place.`,
+                    `See what the runner reaches with ${curl}.`,
+                ],
+            };
+    }
+}
+function tlsPlan(ctx) {
+    const host = ctx.failedHost ?? ctx.registry;
+    const detail = ctx.finding?.detail ?? '';
+    if (/expired|not yet valid/i.test(detail)) {
+        return {
+            first: `check the runner’s clock, or ask the operator of ${host} to renew its certificate`,
+            steps: [
+                `The certificate of ${CODE_OF(host)} is outside its validity dates: check that the runner’s clock is right (a certificate “not yet valid” points at a skewed clock), or ask the operator to renew it.`,
+            ],
+        };
+    }
+    const pull = [
+        'Make the pull trust the same CA, since `docker pull` does not read `NODE_EXTRA_CA_CERTS`: on the runner, `sudo cp ca.pem /usr/local/share/ca-certificates/proxy-ca.crt && sudo update-ca-certificates && sudo systemctl restart docker`, or for one registry `/etc/docker/certs.d/<host>/ca.crt` (podman, skopeo and buildah: `/etc/containers/certs.d/<host>/ca.crt`).',
+    ];
+    if (/altname|HOSTNAME_MISMATCH|does not match/i.test(detail)) {
+        return {
+            first: `${host} presented a certificate for another name: check that its name resolves to the right server, or that no proxy answers in its place`,
+            steps: [
+                `${CODE_OF(host)} presented a certificate for another name: a DNS entry, a hosts file or a transparent proxy sends the connection elsewhere.`,
+                'If a TLS-inspecting proxy answers in its place, give its CA certificate to this step with `env: NODE_EXTRA_CA_CERTS: /path/to/ca.pem`.',
+                ...pull,
+            ],
+        };
+    }
+    return {
+        first: 'a TLS-intercepting proxy is likely: give its CA certificate with NODE_EXTRA_CA_CERTS, and add it to the trust store docker uses',
+        steps: [
+            `The certificate of ${CODE_OF(host)} was signed by a CA the runner does not trust${/through the proxy/.test(detail) ? ', inside the proxy’s tunnel: the proxy inspects TLS' : ''}. Give that CA’s certificate to this step with \`env: NODE_EXTRA_CA_CERTS: /path/to/ca.pem\`.`,
+            ...pull,
+        ],
+    };
+}
+function proxyPlan(ctx, redHatCdn) {
+    const p = proxyFailure(ctx.finding);
+    const proxy = ctx.proxy ?? 'the proxy';
+    switch (p?.kind) {
+        case 'dns':
+            return {
+                first: `check the proxy’s host name: ${proxy} does not resolve on the runner`,
+                steps: [
+                    `The proxy’s own name does not resolve on the runner: check ${CODE_OF(proxy)} for typos, and that the runner’s DNS knows it (the Details say where the proxy was set).`,
+                ],
+            };
+        case 'unreachable':
+            return {
+                first: `check the proxy’s address and port: nothing accepts connections at ${proxy}`,
+                steps: [
+                    `Nothing accepted a connection at the proxy ${CODE_OF(proxy)}: check its host and port, and that it runs and can be reached from the runner.`,
+                ],
+            };
+        case 'timeout':
+            return {
+                first: `check that ${proxy} is an HTTP proxy: it did not answer the CONNECT (the request that opens a tunnel) in time`,
+                steps: [
+                    `The proxy ${CODE_OF(proxy)} accepted the connection but did not answer the CONNECT in time (CONNECT is the request by which a proxy opens a tunnel to a host): check that this is the proxy’s HTTP port, or raise \`timeout\`.`,
+                ],
+            };
+        default: {
+            const targets = connectTargets(ctx, p);
+            return {
+                first: `allow CONNECT to ${targets} on the proxy${ctx.proxy ? ` ${ctx.proxy}` : ''} (the request by which a proxy opens a tunnel to a host)`,
+                steps: [
+                    `The proxy refused to open a tunnel (a CONNECT request) to ${targets}${p?.kind === 'refused' && p.status ? ` with HTTP ${p.status}` : ''}: its allow-list lacks that host.`,
+                    `Ask for CONNECT to ${targets} to be allowed on the proxy, with the other hosts the pulls need (the Hosts to allow list).`,
+                    ...redHatCdn,
+                ],
+            };
+        }
     }
 }
 /** The verdict line's reason, short. */
@@ -7217,101 +7846,506 @@ function invalidInputReport(message, registry) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/markdown.ts
+/**
+ * Text made inert for the job summary. GitHub renders the summary as GitHub-flavoured Markdown:
+ * whatever a server sent (an error message, a host it redirected to, a certificate's names) must
+ * show as the characters it is, never as bold text, a link, an image, a mention or an HTML element.
+ * Two forms: a code span for a value shown whole, and prose for our sentences around such values.
+ */
+// Control characters, line and paragraph separators, zero-width and bidirectional controls.
+const INVISIBLE = 
+// eslint-disable-next-line no-control-regex
+/[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]+/g;
+/** One line: invisible characters as one space, runs of white space as one, at most `max` long. */
+function oneLine(text, max = 300) {
+    const line = text
+        .slice(0, max * 4)
+        .replace(INVISIBLE, ' ')
+        .replace(/\s+/g, ' ')
+        .trim();
+    return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+/**
+ * A value as inline code: the fence is one backtick longer than the longest run of backticks in
+ * it, and a space pads a value that starts or ends with a backtick, so nothing ends the span early.
+ * Inside a code span nothing is Markdown or HTML.
+ */
+function codeSpan(text, max = 200) {
+    const value = oneLine(text, max);
+    if (!value)
+        return '` `';
+    const longest = Math.max(0, ...(value.match(/`+/g) ?? []).map((run) => run.length));
+    const fence = '`'.repeat(longest + 1);
+    const pad = value.startsWith('`') || value.endsWith('`') ? ' ' : '';
+    return `${fence}${pad}${value}${pad}${fence}`;
+}
+/**
+ * The characters Markdown, HTML or GitHub's math could read as syntax in the middle of a line,
+ * backslash-escaped (CommonMark lets any ASCII punctuation be escaped): emphasis, code, links and
+ * images (`[`, `]`), HTML and entities, strike-through, `$` math. `|` is left for the table writer,
+ * which escapes it in cells. Our text never starts a line, so `#`, `-`, `+` and `1.` stay as they are.
+ */
+function escapeMarkdown(text) {
+    return text.replace(/[\\`*_[\]<>&~$]/g, (c) => `\\${c}`);
+}
+/**
+ * Words a renderer would turn into something: URLs, host names, addresses, paths, `@` (a mention),
+ * `:` (an emoji short code, a scheme), `_` and other markup characters. These go in code spans.
+ */
+const LIVE_WORD = /[/:@_\\`*[\]<>&~#|{}=^$]|[a-z0-9]\.[a-z]/i;
+/**
+ * Our sentence with a server's words in it, as inert text: each word that could be read as a
+ * link, a mention, an emoji or markup is a code span, the rest is escaped. One line, capped.
+ */
+function prose(text, max = 600) {
+    return oneLine(text, max)
+        .split(/( )/)
+        .map((word) => (word === ' ' ? word : proseWord(word)))
+        .join('');
+}
+function proseWord(word) {
+    const parts = /^([("'“‘]*)(.*?)([)"'”’,.;:!?]*)$/u.exec(word) ?? ['', '', word, ''];
+    const lead = parts[1];
+    let [core, tail] = [parts[2], parts[3]];
+    // A closing parenthesis the word opened, or the colon that closes `:name:`, is the word's own.
+    const count = (text, c) => text.split(c).length - 1;
+    while (tail.startsWith(')') && count(core, '(') > count(core, ')')) {
+        core += ')';
+        tail = tail.slice(1);
+    }
+    if (core.startsWith(':') && tail.startsWith(':')) {
+        core += ':';
+        tail = tail.slice(1);
+    }
+    if (core && LIVE_WORD.test(core) && !/^\d+(\.\d+)?$/.test(core)) {
+        return `${escapeMarkdown(lead)}${codeSpan(core)}${escapeMarkdown(tail)}`;
+    }
+    return escapeMarkdown(word);
+}
+/** A table row: each cell one line, its `|` escaped (GFM reads `\|` as `|`, in code spans too). */
+function row(cells) {
+    return `| ${cells.map((c) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ')).join(' | ')} |`;
+}
+/** Text for a Mermaid label: one line, short, quotes and markup characters as Mermaid entities. */
+function mermaidText(text, max = 60) {
+    return oneLine(text, max).replace(/["<>&#`|;]/g, (c) => `#${c.charCodeAt(0)};`);
+}
+/** Text for HTML (a `<summary>`): one line, `<`, `>`, `&` and quotes as entities. */
+function htmlText(text, max = 200) {
+    return oneLine(text, max).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c]);
+}
+
+;// CONCATENATED MODULE: ./src/diagram.ts
+/**
+ * The network path as a diagram, drawn from the requests that decided each hop: the runner, the
+ * proxy (one node, an edge per tunnel, a refused tunnel marked on its edge), each registry's
+ * token service, its `/v2/`, its images and its layer path. Each node carries the request that
+ * decided it, its answer, and when it failed the reason in a few words. A node is marked passed
+ * only when that request passed, failed only when it failed there, and grey when it was never
+ * reached. The model is data (tests read it); `mermaid()` writes it.
+ */
+
+
+/** Failing images drawn one by one up to this many; more are one node. */
+const IMAGE_NODES = 3;
+function pathModel(report) {
+    const nodes = [{ id: 'runner', kind: 'runner', title: 'Runner', state: 'neutral' }];
+    const edges = [];
+    const routeOf = (host) => report.routes.find((r) => r.host === host || r.host === host.replace(/:443$/, ''))?.via;
+    const usesProxy = !!report.proxy.url && report.routes.some((r) => r.via === 'proxy');
+    // The proxy: failed when it failed itself (unreachable, silent, 407); a refused tunnel is its
+    // edge's. Passed when it opened a tunnel or answered a CONNECT.
+    const proxyFindings = [];
+    for (const c of report.checks)
+        if (c.outcome === 'failed' && atProxy(c.finding))
+            proxyFindings.push({ finding: c.finding, host: c.host });
+    for (const i of report.images)
+        if (i.outcome === 'failed' && atProxy(i.finding))
+            proxyFindings.push({ finding: i.finding, host: i.registry });
+    const ownFailure = proxyFindings.find((p) => proxyFailure(p.finding)?.kind !== 'refused');
+    const refusedHosts = new Set(proxyFindings
+        .filter((p) => proxyFailure(p.finding)?.kind === 'refused')
+        .map((p) => p.host.replace(/:443$/, '')));
+    if (usesProxy) {
+        const answered = refusedHosts.size > 0 ||
+            report.checks.some((c) => c.via === 'proxy' && c.status !== undefined) ||
+            report.images.some((i) => i.status !== undefined && routeOf(i.registry) === 'proxy');
+        nodes.push({
+            id: 'proxy',
+            kind: 'proxy',
+            title: 'Proxy',
+            host: report.proxy.url,
+            request: 'CONNECT',
+            state: ownFailure ? 'failed' : answered ? 'passed' : 'skipped',
+            answer: ownFailure ? undefined : answered ? 'answered' : undefined,
+            reason: ownFailure ? shortReason(ownFailure.finding) : answered ? undefined : 'not reached',
+        });
+        edges.push({ from: 'runner', to: 'proxy' });
+    }
+    /** The edge from the runner (or the proxy) to a node at `host`. */
+    const reach = (id, host) => {
+        const proxied = usesProxy && routeOf(host) === 'proxy';
+        const refused = proxied && refusedHosts.has(host.replace(/:443$/, ''));
+        const finding = refused
+            ? proxyFindings.find((p) => p.host.replace(/:443$/, '') === host.replace(/:443$/, '') &&
+                proxyFailure(p.finding)?.kind === 'refused')?.finding
+            : undefined;
+        edges.push({
+            from: proxied ? 'proxy' : 'runner',
+            to: id,
+            ...(finding ? { label: `❌ ${shortReason(finding)}`, failed: true } : {}),
+        });
+    };
+    const owners = tokenOwners(report);
+    for (const [n, registry] of diagram_registriesOf(report).entries()) {
+        const g = `r${n}`;
+        const checks = report.checks.filter((c) => (c.id === 'token' ? (owners.get(c) ?? report.registry) : registryOfCheck(report, c)) ===
+            registry);
+        const images = report.images.filter((i) => i.registry === registry);
+        const token = checks.find((c) => c.id === 'token');
+        if (token) {
+            nodes.push(checkNode(`${g}_token`, 'token', 'Token service', token));
+            reach(`${g}_token`, token.host);
+        }
+        nodes.push(registryNode(`${g}_registry`, registry, checks, images));
+        reach(`${g}_registry`, registry);
+        for (const node of imageNodes(g, images)) {
+            nodes.push(node);
+            edges.push({ from: `${g}_registry`, to: node.id });
+        }
+        for (const [b, blob] of checks.filter((c) => c.id === 'blob').entries()) {
+            const id = `${g}_blob${b}`;
+            if (blob.hop === 'blob-host') {
+                nodes.push(checkNode(id, 'blob', 'Blob host (layers)', blob));
+                reach(id, blob.host);
+                edges.push({ from: `${g}_registry`, to: id, label: 'redirects layers', dotted: true });
+            }
+            else {
+                nodes.push(checkNode(id, 'layers', 'Layers', blob));
+                edges.push({ from: `${g}_registry`, to: id });
+            }
+        }
+    }
+    return { nodes, edges };
+}
+/** The registries in play: the configured one first, then each other in the order first met. */
+function diagram_registriesOf(report) {
+    const list = [report.registry];
+    for (const r of [
+        ...report.registries.map((v) => v.registry),
+        ...report.images.map((i) => i.registry),
+    ])
+        if (!list.includes(r))
+            list.push(r);
+    return list;
+}
+/** A node for one check: its request, its answer, its outcome. */
+function checkNode(id, kind, title, c) {
+    const node = {
+        id,
+        kind,
+        title,
+        host: c.host,
+        request: shortRequest(c.request),
+        state: 'skipped',
+    };
+    if (c.outcome === 'skipped')
+        return { ...node, reason: 'not reached' };
+    if (c.outcome === 'failed' && (c.atProxy || atProxy(c.finding)))
+        return { ...node, reason: 'not reached: the proxy failed' };
+    const answer = c.status !== undefined ? String(c.status) : undefined;
+    if (c.outcome === 'passed')
+        return { ...node, state: 'passed', answer };
+    return { ...node, state: 'failed', answer, reason: shortReason(c.finding) };
+}
+/**
+ * The registry's node: its `/v2/` with the token (or credentials) when that was asked, else its
+ * first `/v2/`. A registry checked only through its images (another registry, asked anonymously)
+ * is marked by whether its `/v2/` answered, which its images' rows tell.
+ */
+function registryNode(id, registry, checks, images) {
+    const ping = checks.find((c) => c.id === 'ping');
+    const auth = checks.find((c) => c.id === 'registry');
+    const base = {
+        id,
+        kind: 'registry',
+        title: 'Registry',
+        host: registry,
+        request: 'GET /v2/',
+        state: 'skipped',
+    };
+    if (ping) {
+        if (ping.outcome === 'failed' || !auth)
+            return checkNode(id, 'registry', 'Registry', ping);
+        const node = checkNode(id, 'registry', 'Registry', auth);
+        const asked = ping.status === 401 ? 'GET /v2/ with token' : 'GET /v2/';
+        if (auth.outcome === 'skipped')
+            return { ...node, request: asked, answer: undefined, reason: 'not asked: no token' };
+        return { ...node, request: asked };
+    }
+    // Asked quietly: a failed door is in every image's row, with no answer and no time of its own.
+    const door = images.find(doorFailure);
+    if (door) {
+        if (atProxy(door.finding))
+            return { ...base, reason: 'not reached: the proxy failed' };
+        return { ...base, state: 'failed', reason: shortReason(door.finding) };
+    }
+    if (images.some((i) => i.outcome !== 'skipped'))
+        return { ...base, state: 'passed', answer: 'answered' };
+    return { ...base, reason: 'not reached' };
+}
+/** A registry's images: each failing one up to a few, then the rest in one node per outcome. */
+function imageNodes(g, images) {
+    if (!images.length)
+        return [];
+    const failed = images.filter((i) => i.outcome === 'failed' && !doorFailure(i) && !atProxy(i.finding));
+    const passed = images.filter((i) => i.outcome === 'passed');
+    const unreached = images.filter((i) => !failed.includes(i) && !passed.includes(i));
+    const request = (i) => tokenFailure(i) ? 'token for its repository' : 'manifest';
+    const nodes = [];
+    if (failed.length <= IMAGE_NODES) {
+        for (const [n, i] of failed.entries()) {
+            nodes.push({
+                id: `${g}_img${n}`,
+                kind: 'images',
+                title: 'Image',
+                host: i.name.slice(i.registry.length + 1),
+                request: request(i),
+                answer: i.status !== undefined ? String(i.status) : undefined,
+                state: 'failed',
+                reason: shortReason(i.finding),
+            });
+        }
+    }
+    else {
+        const first = failed[0];
+        const same = failed.every((i) => i.finding?.code === first.finding?.code);
+        nodes.push({
+            id: `${g}_imgs_failed`,
+            kind: 'images',
+            title: `${failed.length} of ${images.length} images`,
+            request: request(first),
+            state: 'failed',
+            reason: same ? shortReason(first.finding) : `${shortReason(first.finding)} and more`,
+        });
+    }
+    if (passed.length) {
+        const count = passed.length === images.length ? images.length : passed.length;
+        nodes.push({
+            id: `${g}_imgs_passed`,
+            kind: 'images',
+            title: failed.length || unreached.length
+                ? `${count} other ${count === 1 ? 'image' : 'images'}`
+                : count === 1
+                    ? 'Image'
+                    : `${count} images`,
+            host: count === 1 ? passed[0].name.slice(passed[0].registry.length + 1) : undefined,
+            request: 'manifest',
+            answer: passed.every((i) => i.status === passed[0].status) && passed[0].status !== undefined
+                ? String(passed[0].status)
+                : undefined,
+            state: 'passed',
+        });
+    }
+    if (unreached.length) {
+        nodes.push({
+            id: `${g}_imgs_skipped`,
+            kind: 'images',
+            title: `${unreached.length} ${unreached.length === 1 ? 'image' : 'images'}`,
+            request: 'manifest',
+            state: 'skipped',
+            reason: 'not checked',
+        });
+    }
+    return nodes;
+}
+const MARK = {
+    passed: '✅',
+    failed: '❌',
+    skipped: '⏭️',
+    neutral: '',
+};
+/** A node's label lines: title, host, the request and its answer, then the mark and the reason. */
+function nodeLines(node) {
+    const lines = [node.title];
+    if (node.host)
+        lines.push(node.host);
+    if (node.request)
+        lines.push(node.answer ? `${node.request} → ${node.answer}` : node.request);
+    const mark = [MARK[node.state], node.reason].filter(Boolean).join(' ');
+    if (mark)
+        lines.push(mark);
+    return lines;
+}
+/** The model as a Mermaid flowchart, in a fenced block. */
+function mermaid(model) {
+    const lines = ['```mermaid', 'flowchart LR'];
+    for (const node of model.nodes) {
+        const label = nodeLines(node)
+            .map((l) => mermaidText(l))
+            .join('<br/>');
+        const [open, close] = node.kind === 'runner' ? ['([', '])'] : ['[', ']'];
+        lines.push(`  ${node.id}${open}"${label}"${close}`);
+    }
+    const failedEdges = [];
+    for (const [n, edge] of model.edges.entries()) {
+        const arrow = edge.dotted ? '-.->' : '-->';
+        const label = edge.label ? `|"${mermaidText(edge.label)}"|` : '';
+        lines.push(`  ${edge.from} ${arrow}${label} ${edge.to}`);
+        if (edge.failed)
+            failedEdges.push(n);
+    }
+    for (const node of model.nodes)
+        lines.push(`  class ${node.id} ${node.state}`);
+    if (failedEdges.length)
+        lines.push(`  linkStyle ${failedEdges.join(',')} stroke:#cf222e,stroke-width:2px,color:#cf222e`);
+    lines.push('  classDef passed fill:#dafbe1,stroke:#1a7f37,color:#1f2328', '  classDef failed fill:#ffebe9,stroke:#cf222e,color:#1f2328', '  classDef skipped fill:#f6f8fa,stroke:#8c959f,color:#57606a', '  classDef neutral fill:#ffffff,stroke:#57606a,color:#1f2328', '```');
+    return lines;
+}
+
 ;// CONCATENATED MODULE: ./src/summary.ts
 /**
- * The job summary, as Markdown a person takes in at a glance: the verdict, the network path as
- * a Mermaid diagram with each hop marked, the checks, the images, the proxy, and how to fix.
+ * The job summary, as Markdown a person takes in at a glance: the verdict; on failure, the cause
+ * and the fix in a GitHub alert and a compact table of what failed; then, folded away (open on
+ * failure, closed on success), the network path as a diagram, the images, every check and the
+ * details. Each fact is said once. Everything a server sent is inert text (src/markdown.ts).
  * A pure function of the report, so the demo and the tests see exactly what the runner shows.
  */
 
-/** Above this many images, the ones that pass are folded away. */
-const FOLD_IMAGES_ABOVE = 20;
-const MARK = {
-    passed: '✅ passed',
-    failed: '❌ failed',
-    skipped: '⏭️ skipped',
-};
-function renderSummary(report, warnings = []) {
-    const out = [];
-    out.push(report.pullReady
-        ? `## ✅ Pulls will succeed`
-        : `## ❌ Pulls will fail: ${VERDICT[report.result]}`, '', `> ${escapeText(report.message)}`, '');
-    if (report.result !== 'invalid-input') {
-        out.push('### Network path', '', ...diagram(report), '');
-        out.push(...registriesTable(report));
-        out.push(...checksTable(report.checks));
-        if (report.images.length)
-            out.push(...imagesTable(report.images));
-        out.push(...summary_hostsToAllow(report.hosts));
-        out.push(...details(report));
-    }
+
+
+
+function renderSummary(report, warnings = [], options = {}) {
+    const failOnError = options.failOnError ?? true;
+    const out = [`## ${verdictLine(report)}`, ''];
     const notes = [...warnings, ...report.notes];
-    if (notes.length)
-        out.push('### Warnings', '', ...notes.map((n) => `- ⚠️ ${escapeText(n)}`), '');
-    if (!report.pullReady) {
-        const steps = howToFix(report.result, adviceContext(report));
-        out.push(`### How to fix (\`${report.result}\`)`, '', ...steps.map((s) => `- ${s}`), '');
+    if (report.result === 'invalid-input') {
+        out.push(...summary_alert(report, notes), '');
+        return out.join('\n');
     }
+    if (report.pullReady) {
+        out.push(prose(report.message, 1200), '');
+    }
+    else {
+        if (!failOnError) {
+            out.push('**Report only** (`fail-on-error: false`): this step did not fail and the job goes on, but the pulls described here will fail.', '');
+        }
+        out.push(...summary_alert(report, notes), '');
+        out.push(...failedTable(report));
+    }
+    if (notes.length)
+        out.push('### Warnings', '', ...notes.map((n) => `- ⚠️ ${prose(n, 1200)}`), '');
+    out.push(...folded('Network path', !report.pullReady, mermaid(pathModel(report))));
+    out.push(...registriesTable(report));
+    if (report.images.length)
+        out.push(...imagesSection(report.images));
+    out.push(...summary_hostsToAllow(report.hosts));
+    out.push(...folded(`Every check (${report.checks.length})`, false, checksTable(report.checks)));
+    out.push(...folded('Details', false, details(report)));
     return out.join('\n');
 }
-function diagram(report) {
-    const state = (checks, extraFail = false) => {
-        if (extraFail || checks.some((c) => c.outcome === 'failed' && !c.atProxy))
-            return 'failed';
-        if (checks.some((c) => c.outcome === 'passed'))
-            return 'passed';
-        return checks.length ? 'skipped' : 'unused';
-    };
-    const token = report.checks.filter((c) => c.hop === 'token-service');
-    const registry = report.checks.filter((c) => c.hop === 'registry' && (c.id !== 'blob' || c.host === report.registry));
-    const blobHosts = report.checks.filter((c) => c.hop === 'blob-host');
-    const imageFailed = report.images.some((i) => i.outcome === 'failed' && i.registry === report.registry);
-    // Routes name hosts as URLs do (no :443); a blob host's check names its port.
-    const viaProxy = (host) => report.routes.some((r) => r.host === host?.replace(/:443$/, '') && r.via === 'proxy');
-    const proxyChecks = report.checks.filter((c) => c.via === 'proxy');
-    const proxyState = report.checks.some((c) => c.atProxy)
-        ? 'failed'
-        : proxyChecks.some((c) => c.status !== undefined)
-            ? 'passed'
-            : 'skipped';
-    const lines = ['```mermaid', 'flowchart LR', '  runner(["Runner"])'];
-    const label = (title, host, s, status) => `["${mermaidText(title)}<br/>${mermaidText(host)}<br/>${ICON[s]}${status ? ` HTTP ${status}` : ''}"]`;
-    const usesProxy = report.routes.some((r) => r.via === 'proxy') && report.proxy.url;
-    if (usesProxy)
-        lines.push(`  proxy${label('Proxy', report.proxy.url, proxyState)}`);
-    const nodes = [];
-    if (token.length) {
-        nodes.push(['token', 'Token service', token[0].host, state(token), decisive(token)?.status]);
-    }
-    nodes.push([
-        'registry',
-        'Registry',
-        report.registry,
-        state(registry, imageFailed),
-        decisive(registry)?.status,
-    ]);
-    for (const [n, blob] of blobHosts.entries()) {
-        nodes.push([`blob${n}`, 'Blob host', blob.host, state([blob]), blob.status]);
-    }
-    for (const [id, title, host, s, status] of nodes) {
-        lines.push(`  ${id}${label(title, host ?? '', s, status)}`);
-        lines.push(viaProxy(host) && usesProxy ? `  runner --> proxy --> ${id}` : `  runner --> ${id}`);
-        lines.push(`  class ${id} ${s}`);
-    }
-    if (usesProxy)
-        lines.push(`  class proxy ${proxyState}`);
-    lines.push('  classDef passed fill:#dafbe1,stroke:#1a7f37,color:#1f2328', '  classDef failed fill:#ffebe9,stroke:#cf222e,color:#1f2328', '  classDef skipped fill:#f6f8fa,stroke:#8c959f,color:#57606a', '  classDef unused fill:#f6f8fa,stroke:#8c959f,color:#57606a', '```');
-    return lines;
+/** The verdict line: a run stopped at its inputs checked nothing, so it says so. */
+function verdictLine(report) {
+    if (report.pullReady)
+        return '✅ Pulls will succeed';
+    if (report.result === 'invalid-input')
+        return `❌ Not checked: ${VERDICT['invalid-input']}`;
+    const decisive = decisiveFailure(report);
+    const odd = report.result === 'unexpected-response' ? oddAnswer(decisive?.finding) : undefined;
+    if (odd === 'realm-plain-http' || odd === 'realm-link-local')
+        return '❌ Pulls will fail: the registry names a token service credentials must not go to';
+    return `❌ Pulls will fail: ${VERDICT[report.result]}`;
 }
-/** The check whose status a node shows: the one that failed, else the last that got an answer. */
-function decisive(checks) {
-    return (checks.find((c) => c.outcome === 'failed') ?? checks.filter((c) => c.status !== undefined).pop());
+/** The cause in one sentence and the steps that fix it, as a GitHub alert. */
+function summary_alert(report, warnings) {
+    const decisive = decisiveFailure(report);
+    const cause = decisive ? sentence(decisive.finding.detail) : report.message;
+    const steps = howToFix(report.result, adviceContext(report, warnings));
+    return [
+        '> [!CAUTION]',
+        `> **${prose(cause, 900)}**`,
+        '>',
+        `> ### How to fix (\`${report.result}\`)`,
+        '>',
+        ...steps.map((s, n) => `> ${n + 1}. ${s}`),
+    ];
 }
-const ICON = {
-    passed: '✅',
-    failed: '❌',
-    skipped: '⏭️ not reached',
-    unused: '',
+/** A section folded into `<details>`: open when it explains a failure, closed otherwise. */
+function folded(title, open, body) {
+    if (!body.length)
+        return [];
+    return [
+        `<details${open ? ' open' : ''}><summary>${htmlText(title)}</summary>`,
+        '',
+        ...body,
+        '',
+        '</details>',
+        '',
+    ];
+}
+/** What failed, one row each: the hop and host, the request, the answer, the reason in a few words. */
+function failedTable(report) {
+    const rows = [];
+    for (const c of report.checks) {
+        if (c.outcome !== 'failed' || !c.finding)
+            continue;
+        rows.push(row([
+            `${c.atProxy ? 'Proxy, on the way to ' : ''}${HOP_NAME[c.id === 'blob' ? c.hop : c.id]} ${codeSpan(c.host)}`,
+            codeSpan(shortRequest(c.request)),
+            c.status?.toString() ?? '—',
+            `❌ ${shortReason(c.finding)}`,
+        ]));
+    }
+    const images = report.images.filter((i) => i.outcome === 'failed' && i.finding);
+    // A registry whose `/v2/` failed fails every image with the same words: one row says it.
+    const doors = new Set();
+    for (const i of images) {
+        if (doorFailure(i)) {
+            if (doors.has(i.registry))
+                continue;
+            doors.add(i.registry);
+            const count = images.filter((x) => x.registry === i.registry && doorFailure(x)).length;
+            rows.push(row([
+                `Registry ${codeSpan(i.registry)} (${count} ${count === 1 ? 'image' : 'images'})`,
+                codeSpan('GET /v2/'),
+                '—',
+                `❌ ${shortReason(i.finding)}`,
+            ]));
+            continue;
+        }
+        const why = [`❌ ${shortReason(i.finding)}`];
+        if (i.finding.code === 'no-matching-platform' && i.platforms)
+            why.push(`it holds ${i.platforms.length ? i.platforms.map((p) => codeSpan(p)).join(', ') : 'no platform'}`);
+        if (i.registryMessage)
+            why.push(`the registry says ${codeSpan(i.registryMessage, 300)}`);
+        rows.push(row([
+            imageName(i),
+            tokenFailure(i) ? 'token' : 'manifest',
+            i.status?.toString() ?? '—',
+            why.join('; '),
+        ]));
+    }
+    const unchecked = report.images.filter((i) => i.outcome === 'skipped').length;
+    if (unchecked) {
+        rows.push(row([
+            `${unchecked} ${unchecked === 1 ? 'image' : 'images'}`,
+            'manifest',
+            '—',
+            '⏭️ not checked: the steps before them failed',
+        ]));
+    }
+    if (!rows.length)
+        return [];
+    return ['| What failed | Request | HTTP | Why |', '| --- | --- | --- | --- |', ...rows, ''];
+}
+const HOP_NAME = {
+    ping: 'Registry',
+    registry: 'Registry',
+    token: 'Token service',
+    'token-service': 'Token service',
+    'blob-host': 'Blob host',
+    proxy: 'Proxy',
 };
 /**
  * One row per registry when there is more than one, or when credentials came from an auth file:
@@ -7322,9 +8356,9 @@ function registriesTable(report) {
     if (report.registries.length < 2 && !fromFiles)
         return [];
     const rows = report.registries.map((r) => row([
-        `\`${r.registry}\``,
+        codeSpan(r.registry),
         credentialsFrom(r.credentials),
-        r.pullReady ? MARK.passed : `${MARK.failed}: \`${r.result}\``,
+        r.pullReady ? '✅ will pull' : `❌ \`${r.result}\``,
     ]));
     return [
         '### Registries',
@@ -7347,68 +8381,67 @@ function credentialsFrom(c) {
             return `${codeSpan(`docker-credential-${c.helper}`)} (named in ${codeSpan(c.file)})`;
     }
 }
-/** A path or key as inline code: no backtick or line break can end the span early. */
-function codeSpan(text) {
-    return `\`${text.replace(/[`\r\n]/g, '?').slice(0, 200)}\``;
-}
 function checksTable(checks) {
     if (!checks.length)
         return [];
     const rows = checks.map((c) => row([
-        `${c.title} (\`${c.request}\`)`,
-        `\`${c.host}\`${c.via === 'proxy' ? ' via proxy' : ''}`,
+        c.title,
+        `${codeSpan(c.host)}${c.via === 'proxy' ? ' via proxy' : ''}`,
+        codeSpan(shortRequest(c.request)),
         c.status?.toString() ?? '—',
         c.ms !== undefined
             ? `${c.ms} ms${c.attempts && c.attempts > 1 ? ` (${c.attempts} tries)` : ''}`
             : '—',
-        c.finding
-            ? `${MARK[c.outcome]}: \`${c.finding.code}\` ${escapeText(c.finding.detail)}`
-            : MARK[c.outcome],
+        c.outcome === 'failed' && c.finding
+            ? `❌ \`${c.finding.code}\`: ${shortReason(c.finding)}`
+            : c.outcome === 'passed'
+                ? '✅ passed'
+                : '⏭️ not reached',
     ]));
     return [
-        '### Checks',
-        '',
-        '| Check | Host | HTTP | Time | Outcome |',
-        '| --- | --- | --- | --- | --- |',
+        '| Check | Host | Request | HTTP | Time | Outcome |',
+        '| --- | --- | --- | --- | --- | --- |',
         ...rows,
-        '',
     ];
 }
-function imagesTable(images) {
-    const header = ['| Image | HTTP | Outcome | Details |', '| --- | --- | --- | --- |'];
-    const render = (i) => row([imageName(i), i.status?.toString() ?? '—', imageOutcome(i), imageDetails(i)]);
-    const failed = images.filter((i) => i.outcome !== 'passed');
+/**
+ * How many images will pull; those that fail are in the table of what failed, so here only those
+ * that pull and those not checked, folded away.
+ */
+function imagesSection(images) {
     const passed = images.filter((i) => i.outcome === 'passed');
-    const out = ['### Images', ''];
-    if (images.length <= FOLD_IMAGES_ABOVE)
-        return [...out, ...header, ...images.map(render), ''];
-    out.push(`${passed.length} of ${images.length} images will pull.`, '');
-    if (failed.length)
-        out.push(...header, ...failed.map(render), '');
+    const skipped = images.filter((i) => i.outcome === 'skipped');
+    const out = [
+        '### Images',
+        '',
+        `${passed.length} of ${images.length} ${images.length === 1 ? 'image' : 'images'} will pull.`,
+        '',
+    ];
     if (passed.length) {
-        out.push(`<details><summary>${passed.length} images that will pull</summary>`, '', ...header, ...passed.map(render), '', '</details>', '');
+        const platforms = passed.some((i) => i.platforms?.length);
+        out.push(...folded(`${passed.length} ${passed.length === 1 ? 'image' : 'images'} that will pull`, false, [
+            platforms ? '| Image | Digest | Platforms |' : '| Image | Digest |',
+            platforms ? '| --- | --- | --- |' : '| --- | --- |',
+            ...passed.map((i) => row([
+                imageName(i),
+                i.digest ? codeSpan(`${i.digest.slice(0, 19)}…`) : '—',
+                ...(platforms ? [platformList(i)] : []),
+            ])),
+        ]));
+    }
+    if (skipped.length) {
+        out.push(...folded(`${skipped.length} ${skipped.length === 1 ? 'image' : 'images'} not checked`, false, skipped.map((i) => `- ${imageName(i)}`)));
     }
     return out;
 }
 function imageName(i) {
-    return `\`${i.name}\`${i.anonymous ? ' (anonymous)' : ''}`;
+    return `${codeSpan(i.name)}${i.anonymous ? ' (anonymous)' : ''}`;
 }
-function imageOutcome(i) {
-    return i.finding ? `${MARK[i.outcome]}: \`${i.finding.code}\`` : MARK[i.outcome];
-}
-function imageDetails(i) {
-    const parts = [];
-    if (i.finding)
-        parts.push(escapeText(i.finding.detail));
-    if (i.registryMessage)
-        parts.push(`registry says: “${escapeText(i.registryMessage)}”`);
-    if (i.platforms?.length)
-        parts.push(`platforms: ${i.platforms.map((p) => (p === i.platform ? `**${p}**` : p)).join(', ')}`);
-    if (i.digest)
-        parts.push(`\`${i.digest.slice(0, 19)}…\``);
-    if (i.rateLimit)
-        parts.push(`pulls left: ${describeRateLimit(i.rateLimit)}`);
-    return parts.join('; ') || '—';
+/** The platforms an index holds, the one matched in bold. */
+function platformList(i) {
+    if (!i.platforms?.length)
+        return i.kind === 'manifest' ? 'single platform' : '—';
+    return i.platforms.map((p) => (p === i.platform ? `**${codeSpan(p)}**` : codeSpan(p))).join(', ');
 }
 /** What a firewall or a proxy must let through, one `host:port` a line, ready to copy. */
 function summary_hostsToAllow(hosts) {
@@ -7420,30 +8453,31 @@ function summary_hostsToAllow(hosts) {
         'The pulls need HTTPS to these, in the order they were first used (registry, token service, blob host):',
         '',
         '```text',
-        ...hosts,
+        // A host name cannot hold a backtick; a line that could end the fence is left out whole.
+        ...hosts.filter((h) => !h.includes('`')).map((h) => h.replace(/[\r\n]/g, '')),
         '```',
         '',
     ];
 }
 function details(report) {
-    const out = ['### Details', ''];
+    const out = [];
     if (report.platforms !== 'any') {
-        out.push(`- Platform: \`${report.platforms.wanted.join(', ')}\` (from ${report.platforms.source})`);
+        out.push(`- Platform: ${codeSpan(report.platforms.wanted.join(', '))} (from ${prose(report.platforms.source)})`);
     }
     for (const line of report.info)
-        out.push(`- ${escapeText(line)}`);
+        out.push(`- ${prose(line, 1200)}`);
     const p = report.proxy;
     if (p.url) {
-        const from = p.source === 'input' ? 'the `proxy` input' : `the \`${p.source}\` environment variable`;
-        out.push(`- Proxy: \`${p.url}\` from ${from}${p.schemeAssumed ? ' (no scheme given; http:// assumed)' : ''}`);
+        const from = p.source === 'input' ? 'the `proxy` input' : `the ${codeSpan(p.source)} environment variable`;
+        out.push(`- Proxy: ${codeSpan(p.url)} from ${from}${p.schemeAssumed ? ' (no scheme given; http:// assumed)' : ''}`);
     }
     else {
         out.push('- Proxy: none configured (neither the `proxy` input nor `HTTPS_PROXY`/`https_proxy` is set)');
     }
     if (p.noProxy.length)
-        out.push(`- \`${p.noProxySource ?? 'no_proxy'}\`: \`${p.noProxy.join(',')}\``);
+        out.push(`- ${codeSpan(p.noProxySource ?? 'no_proxy')}: ${codeSpan(p.noProxy.join(','))}`);
     for (const r of report.routes)
-        out.push(`- \`${r.host}\`: ${r.via === 'proxy' ? 'through the proxy' : 'direct'} (${escapeText(r.reason)})`);
+        out.push(`- ${codeSpan(r.host)}: ${r.via === 'proxy' ? 'through the proxy' : 'direct'} (${prose(r.reason)})`);
     const a = report.auth;
     if (a.realm) {
         const source = {
@@ -7451,15 +8485,15 @@ function details(report) {
             'auth-url': 'from the `auth-url` input',
             known: 'the realm Red Hat uses (the registry could not be asked)',
         }[a.realmSource ?? 'challenge'];
-        out.push(`- Token realm: \`${a.realm}\` (${source})`);
+        out.push(`- Token service (the realm, where tokens are asked for): ${codeSpan(a.realm)} (${source})`);
     }
     if (report.tokenExpiresIn !== undefined)
         out.push(`- Token lifetime: ${report.tokenExpiresIn} s`);
     for (const [registry, limit] of lowestRateLimits(report.images)) {
-        out.push(`- Pull limit on \`${registry}\`: ${describeRateLimit(limit)} left`);
+        out.push(`- Pull limit on ${codeSpan(registry)}: ${describeRateLimit(limit)}`);
     }
     out.push(`- Credentials: ${{ given: 'given', anonymous: 'none (anonymous access tried)', incomplete: 'incomplete (one of username and password is empty)' }[a.credentials]}`);
-    out.push(`- Took ${report.durationMs} ms`, '');
+    out.push(`- Took ${report.durationMs} ms`);
     return out;
 }
 /** Per registry, the rate limit with the fewest pulls left (the last answer is the freshest). */
@@ -7474,10 +8508,16 @@ function lowestRateLimits(images) {
     }
     return lowest;
 }
+/** `76 of 100 pulls left in a 6 h window, counted for 203.0.113.7`. */
 function describeRateLimit(r) {
-    const window = r.windowSeconds ? ` per ${formatDuration(r.windowSeconds)}` : '';
-    const source = r.source ? `, counted for ${escapeText(r.source)}` : '';
-    return `${r.remaining ?? '?'} of ${r.limit ?? '?'}${window}${source}`;
+    const left = r.remaining !== undefined && r.limit !== undefined
+        ? `${r.remaining} of ${r.limit} pulls left`
+        : r.remaining !== undefined
+            ? `${r.remaining} pulls left`
+            : `a limit of ${r.limit} pulls`;
+    const window = r.windowSeconds ? ` in a ${formatDuration(r.windowSeconds)} window` : '';
+    const source = r.source ? `, counted for ${codeSpan(r.source, 80)}` : '';
+    return `${left}${window}${source}`;
 }
 function formatDuration(seconds) {
     if (seconds % 3600 === 0)
@@ -7485,19 +8525,6 @@ function formatDuration(seconds) {
     if (seconds % 60 === 0)
         return `${seconds / 60} min`;
     return `${seconds} s`;
-}
-function row(cells) {
-    return `| ${cells.map((c) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ')).join(' | ')} |`;
-}
-/** Text from servers or users, made inert in Markdown: no HTML, no line breaks. */
-function escapeText(text) {
-    return text
-        .replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c])
-        .replace(/\s+/g, ' ');
-}
-/** Mermaid labels: quotes and markup characters as entities. */
-function mermaidText(text) {
-    return text.replace(/["<>&#]/g, (c) => `#${c.charCodeAt(0)};`);
 }
 
 ;// CONCATENATED MODULE: ./package.json
@@ -7521,6 +8548,7 @@ const VERSION = package_namespaceObject.rE;
 
 
 
+
 async function run() {
     try {
         const read = (name) => getInput(name, { trimWhitespace: false });
@@ -7535,7 +8563,7 @@ async function run() {
                 throw err;
             // An input error fails the step whatever fail-on-error says: the workflow itself is wrong.
             const report = invalidInputReport(err.message, quote(read('registry').trim() || 'registry.redhat.io'));
-            await publish(report, [], read('summary').trim().toLowerCase() !== 'false');
+            await publish(report, [], read('summary').trim().toLowerCase() !== 'false', true);
             setFailed(err.message);
             return;
         }
@@ -7551,8 +8579,8 @@ async function run() {
             userAgent: `registry-auth-preflight/${VERSION}`,
             concurrency: CONCURRENCY,
         });
-        logReport(report);
-        await publish(report, inputs.warnings, inputs.writeSummary);
+        logReport(report, inputs.warnings);
+        await publish(report, inputs.warnings, inputs.writeSummary, inputs.failOnError);
         for (const note of report.notes)
             core_warning(note);
         for (const line of report.info)
@@ -7562,13 +8590,13 @@ async function run() {
         else if (inputs.failOnError)
             setFailed(report.message);
         else
-            core_warning(report.message, { title: `registry-auth-preflight: ${report.result}` });
+            core_warning(`${report.message} This step did not fail (fail-on-error: false); the pulls will.`, { title: `registry-auth-preflight: ${report.result}` });
     }
     catch (err) {
         setFailed(`registry-auth-preflight stopped unexpectedly: ${err instanceof Error ? err.message : String(err)}`);
     }
 }
-async function publish(report, warnings, writeSummary) {
+async function publish(report, warnings, writeSummary, failOnError) {
     for (const [name, value] of Object.entries(outputsOf(report)))
         setOutput(name, value);
     if (!writeSummary)
@@ -7577,22 +8605,40 @@ async function publish(report, warnings, writeSummary) {
         core_debug('GITHUB_STEP_SUMMARY is not set: no job summary written');
         return;
     }
-    await summary.addRaw(renderSummary(report, warnings), true).write();
+    await summary.addRaw(renderSummary(report, warnings, { failOnError }), true).write();
 }
-/** One line per check and image in the step's log. */
-function logReport(report) {
+/**
+ * The step's log: one line per check and image, folded into a group when there are many, then,
+ * on failure, the cause and the same fix as the summary's, step by step, in plain text.
+ */
+function logReport(report, warnings) {
     const mark = { passed: '✅', failed: '❌', skipped: '⏭️' };
+    const lines = [];
     for (const c of report.checks) {
         const status = c.status !== undefined ? ` → HTTP ${c.status}` : '';
         const time = c.ms !== undefined ? ` (${c.ms} ms)` : '';
         const why = c.finding ? `: ${c.finding.code}: ${c.finding.detail}` : '';
-        info(`${mark[c.outcome]} ${c.title}: ${c.request} ${c.host}${status}${time}${why}`);
+        lines.push(`${mark[c.outcome]} ${c.title}: ${c.request} ${c.host}${status}${time}${why}`);
     }
     for (const i of report.images) {
         const status = i.status !== undefined ? ` → HTTP ${i.status}` : '';
         const why = i.finding ? `: ${i.finding.code}: ${i.finding.detail}` : '';
-        info(`${mark[i.outcome]} ${i.name}${status}${why}`);
+        const says = i.registryMessage ? ` (the registry says: "${i.registryMessage}")` : '';
+        lines.push(`${mark[i.outcome]} ${i.name}${status}${why}${says}`);
     }
+    const grouped = lines.length > 12;
+    if (grouped)
+        startGroup(`${lines.length} checks and images`);
+    for (const line of lines)
+        info(line);
+    if (grouped)
+        endGroup();
+    if (report.pullReady)
+        return;
+    const steps = howToFix(report.result, adviceContext(report, warnings));
+    info(`How to fix (${report.result}):`);
+    for (const [n, step] of steps.entries())
+        info(`  ${n + 1}. ${step}`);
 }
 
 ;// CONCATENATED MODULE: ./src/index.ts

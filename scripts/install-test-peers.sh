@@ -4,6 +4,9 @@
 #   docker-registry  the distribution registry 2.8 (idem)
 #   skopeo           the referee: what a real client says about the same registry
 #   openssl          test certificates and the proxy's password file
+#   chromium         Debian's browser, in which __tests__/render.test.ts renders job summaries
+#                    (playwright-core drives it; no browser is ever downloaded) and
+#                    scripts/screenshots.mjs takes the README's pictures; with a colour emoji font
 # and, through install-runner-node.sh, the Node that action.yml names, which `npm run bench` runs the
 # action on (from the npm registry, into .peers/; no root needed).
 # Idempotent and quick once they are there: nothing is downloaded unless a command is missing.
@@ -20,6 +23,7 @@ declare -A PACKAGE=(
   [docker-registry]=docker-registry
   [skopeo]=skopeo
   [openssl]=openssl
+  [chromium]=chromium
 )
 # Debian installs squid's helpers outside PATH; the tests need this one for proxy credentials.
 NCSA_HELPER=/usr/lib/squid/basic_ncsa_auth
@@ -33,9 +37,14 @@ done
 if ! [ -x "$NCSA_HELPER" ] && ! printf '%s\n' "${missing[@]}" | grep -qx squid; then
   missing+=(squid)
 fi
+# The summary's marks (✅ ❌ ⏭️) in the rendered pages and screenshots.
+EMOJI_FONT=/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+if ! [ -e "$EMOJI_FONT" ]; then
+  missing+=(fonts-noto-color-emoji)
+fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "install-test-peers: squid, docker-registry, skopeo and openssl are installed"
+  echo "install-test-peers: squid, docker-registry, skopeo, openssl and chromium are installed"
   exit 0
 fi
 
@@ -95,7 +104,7 @@ if command -v ss >/dev/null 2>&1; then
 fi
 
 for cmd in "${!PACKAGE[@]}"; do
-  if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ]; then
+  if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ] && ! [ -x "/usr/bin/$cmd" ]; then
     echo "install-test-peers: $cmd is still missing after apt-get install ${PACKAGE[$cmd]}" >&2
     exit 1
   fi

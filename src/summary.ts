@@ -1,120 +1,172 @@
 /**
- * The job summary, as Markdown a person takes in at a glance: the verdict, the network path as
- * a Mermaid diagram with each hop marked, the checks, the images, the proxy, and how to fix.
+ * The job summary, as Markdown a person takes in at a glance: the verdict; on failure, the cause
+ * and the fix in a GitHub alert and a compact table of what failed; then, folded away (open on
+ * failure, closed on success), the network path as a diagram, the images, every check and the
+ * details. Each fact is said once. Everything a server sent is inert text (src/markdown.ts).
  * A pure function of the report, so the demo and the tests see exactly what the runner shows.
  */
 import { VERDICT, adviceContext, howToFix } from './advice.js'
-import type { Check, ImageCheck, Outcome, RateLimit, RegistryVerdict, Report } from './report.js'
+import { mermaid, pathModel } from './diagram.js'
+import {
+  decisiveFailure,
+  doorFailure,
+  oddAnswer,
+  sentence,
+  shortReason,
+  shortRequest,
+  tokenFailure,
+} from './evidence.js'
+import { codeSpan, htmlText, prose, row } from './markdown.js'
+import type { Check, ImageCheck, RateLimit, RegistryVerdict, Report } from './report.js'
 
-/** Above this many images, the ones that pass are folded away. */
-const FOLD_IMAGES_ABOVE = 20
-
-const MARK: Record<Outcome, string> = {
-  passed: '✅ passed',
-  failed: '❌ failed',
-  skipped: '⏭️ skipped',
+export interface SummaryOptions {
+  /** The `fail-on-error` input: when false, a failing run says that the step did not fail. */
+  failOnError?: boolean
 }
 
-export function renderSummary(report: Report, warnings: readonly string[] = []): string {
-  const out: string[] = []
-  out.push(
-    report.pullReady
-      ? `## ✅ Pulls will succeed`
-      : `## ❌ Pulls will fail: ${VERDICT[report.result]}`,
-    '',
-    `> ${escapeText(report.message)}`,
-    '',
-  )
-  if (report.result !== 'invalid-input') {
-    out.push('### Network path', '', ...diagram(report), '')
-    out.push(...registriesTable(report))
-    out.push(...checksTable(report.checks))
-    if (report.images.length) out.push(...imagesTable(report.images))
-    out.push(...hostsToAllow(report.hosts))
-    out.push(...details(report))
-  }
+export function renderSummary(
+  report: Report,
+  warnings: readonly string[] = [],
+  options: SummaryOptions = {},
+): string {
+  const failOnError = options.failOnError ?? true
+  const out: string[] = [`## ${verdictLine(report)}`, '']
   const notes = [...warnings, ...report.notes]
-  if (notes.length) out.push('### Warnings', '', ...notes.map((n) => `- ⚠️ ${escapeText(n)}`), '')
-  if (!report.pullReady) {
-    const steps = howToFix(report.result, adviceContext(report))
-    out.push(`### How to fix (\`${report.result}\`)`, '', ...steps.map((s) => `- ${s}`), '')
+
+  if (report.result === 'invalid-input') {
+    out.push(...alert(report, notes), '')
+    return out.join('\n')
   }
+  if (report.pullReady) {
+    out.push(prose(report.message, 1200), '')
+  } else {
+    if (!failOnError) {
+      out.push(
+        '**Report only** (`fail-on-error: false`): this step did not fail and the job goes on, but the pulls described here will fail.',
+        '',
+      )
+    }
+    out.push(...alert(report, notes), '')
+    out.push(...failedTable(report))
+  }
+  if (notes.length) out.push('### Warnings', '', ...notes.map((n) => `- ⚠️ ${prose(n, 1200)}`), '')
+  out.push(...folded('Network path', !report.pullReady, mermaid(pathModel(report))))
+  out.push(...registriesTable(report))
+  if (report.images.length) out.push(...imagesSection(report.images))
+  out.push(...hostsToAllow(report.hosts))
+  out.push(...folded(`Every check (${report.checks.length})`, false, checksTable(report.checks)))
+  out.push(...folded('Details', false, details(report)))
   return out.join('\n')
 }
 
-type NodeState = Outcome | 'unused'
-
-function diagram(report: Report): string[] {
-  const state = (checks: Check[], extraFail = false): NodeState => {
-    if (extraFail || checks.some((c) => c.outcome === 'failed' && !c.atProxy)) return 'failed'
-    if (checks.some((c) => c.outcome === 'passed')) return 'passed'
-    return checks.length ? 'skipped' : 'unused'
-  }
-  const token = report.checks.filter((c) => c.hop === 'token-service')
-  const registry = report.checks.filter(
-    (c) => c.hop === 'registry' && (c.id !== 'blob' || c.host === report.registry),
-  )
-  const blobHosts = report.checks.filter((c) => c.hop === 'blob-host')
-  const imageFailed = report.images.some(
-    (i) => i.outcome === 'failed' && i.registry === report.registry,
-  )
-  // Routes name hosts as URLs do (no :443); a blob host's check names its port.
-  const viaProxy = (host: string | undefined): boolean =>
-    report.routes.some((r) => r.host === host?.replace(/:443$/, '') && r.via === 'proxy')
-  const proxyChecks = report.checks.filter((c) => c.via === 'proxy')
-  const proxyState: NodeState = report.checks.some((c) => c.atProxy)
-    ? 'failed'
-    : proxyChecks.some((c) => c.status !== undefined)
-      ? 'passed'
-      : 'skipped'
-
-  const lines = ['```mermaid', 'flowchart LR', '  runner(["Runner"])']
-  const label = (title: string, host: string, s: NodeState, status?: number): string =>
-    `["${mermaidText(title)}<br/>${mermaidText(host)}<br/>${ICON[s]}${status ? ` HTTP ${status}` : ''}"]`
-  const usesProxy = report.routes.some((r) => r.via === 'proxy') && report.proxy.url
-  if (usesProxy) lines.push(`  proxy${label('Proxy', report.proxy.url!, proxyState)}`)
-  const nodes: [string, string, string | undefined, NodeState, number | undefined][] = []
-  if (token.length) {
-    nodes.push(['token', 'Token service', token[0].host, state(token), decisive(token)?.status])
-  }
-  nodes.push([
-    'registry',
-    'Registry',
-    report.registry,
-    state(registry, imageFailed),
-    decisive(registry)?.status,
-  ])
-  for (const [n, blob] of blobHosts.entries()) {
-    nodes.push([`blob${n}`, 'Blob host', blob.host, state([blob]), blob.status])
-  }
-  for (const [id, title, host, s, status] of nodes) {
-    lines.push(`  ${id}${label(title, host ?? '', s, status)}`)
-    lines.push(viaProxy(host) && usesProxy ? `  runner --> proxy --> ${id}` : `  runner --> ${id}`)
-    lines.push(`  class ${id} ${s}`)
-  }
-  if (usesProxy) lines.push(`  class proxy ${proxyState}`)
-  lines.push(
-    '  classDef passed fill:#dafbe1,stroke:#1a7f37,color:#1f2328',
-    '  classDef failed fill:#ffebe9,stroke:#cf222e,color:#1f2328',
-    '  classDef skipped fill:#f6f8fa,stroke:#8c959f,color:#57606a',
-    '  classDef unused fill:#f6f8fa,stroke:#8c959f,color:#57606a',
-    '```',
-  )
-  return lines
+/** The verdict line: a run stopped at its inputs checked nothing, so it says so. */
+function verdictLine(report: Report): string {
+  if (report.pullReady) return '✅ Pulls will succeed'
+  if (report.result === 'invalid-input') return `❌ Not checked: ${VERDICT['invalid-input']}`
+  const decisive = decisiveFailure(report)
+  const odd = report.result === 'unexpected-response' ? oddAnswer(decisive?.finding) : undefined
+  if (odd === 'realm-plain-http' || odd === 'realm-link-local')
+    return '❌ Pulls will fail: the registry names a token service credentials must not go to'
+  return `❌ Pulls will fail: ${VERDICT[report.result]}`
 }
 
-/** The check whose status a node shows: the one that failed, else the last that got an answer. */
-function decisive(checks: Check[]): Check | undefined {
-  return (
-    checks.find((c) => c.outcome === 'failed') ?? checks.filter((c) => c.status !== undefined).pop()
-  )
+/** The cause in one sentence and the steps that fix it, as a GitHub alert. */
+function alert(report: Report, warnings: string[]): string[] {
+  const decisive = decisiveFailure(report)
+  const cause = decisive ? sentence(decisive.finding.detail) : report.message
+  const steps = howToFix(report.result, adviceContext(report, warnings))
+  return [
+    '> [!CAUTION]',
+    `> **${prose(cause, 900)}**`,
+    '>',
+    `> ### How to fix (\`${report.result}\`)`,
+    '>',
+    ...steps.map((s, n) => `> ${n + 1}. ${s}`),
+  ]
 }
 
-const ICON: Record<NodeState, string> = {
-  passed: '✅',
-  failed: '❌',
-  skipped: '⏭️ not reached',
-  unused: '',
+/** A section folded into `<details>`: open when it explains a failure, closed otherwise. */
+function folded(title: string, open: boolean, body: string[]): string[] {
+  if (!body.length) return []
+  return [
+    `<details${open ? ' open' : ''}><summary>${htmlText(title)}</summary>`,
+    '',
+    ...body,
+    '',
+    '</details>',
+    '',
+  ]
+}
+
+/** What failed, one row each: the hop and host, the request, the answer, the reason in a few words. */
+function failedTable(report: Report): string[] {
+  const rows: string[] = []
+  for (const c of report.checks) {
+    if (c.outcome !== 'failed' || !c.finding) continue
+    rows.push(
+      row([
+        `${c.atProxy ? 'Proxy, on the way to ' : ''}${HOP_NAME[c.id === 'blob' ? c.hop : c.id]} ${codeSpan(c.host)}`,
+        codeSpan(shortRequest(c.request)),
+        c.status?.toString() ?? '—',
+        `❌ ${shortReason(c.finding)}`,
+      ]),
+    )
+  }
+  const images = report.images.filter((i) => i.outcome === 'failed' && i.finding)
+  // A registry whose `/v2/` failed fails every image with the same words: one row says it.
+  const doors = new Set<string>()
+  for (const i of images) {
+    if (doorFailure(i)) {
+      if (doors.has(i.registry)) continue
+      doors.add(i.registry)
+      const count = images.filter((x) => x.registry === i.registry && doorFailure(x)).length
+      rows.push(
+        row([
+          `Registry ${codeSpan(i.registry)} (${count} ${count === 1 ? 'image' : 'images'})`,
+          codeSpan('GET /v2/'),
+          '—',
+          `❌ ${shortReason(i.finding!)}`,
+        ]),
+      )
+      continue
+    }
+    const why = [`❌ ${shortReason(i.finding!)}`]
+    if (i.finding!.code === 'no-matching-platform' && i.platforms)
+      why.push(
+        `it holds ${i.platforms.length ? i.platforms.map((p) => codeSpan(p)).join(', ') : 'no platform'}`,
+      )
+    if (i.registryMessage) why.push(`the registry says ${codeSpan(i.registryMessage, 300)}`)
+    rows.push(
+      row([
+        imageName(i),
+        tokenFailure(i) ? 'token' : 'manifest',
+        i.status?.toString() ?? '—',
+        why.join('; '),
+      ]),
+    )
+  }
+  const unchecked = report.images.filter((i) => i.outcome === 'skipped').length
+  if (unchecked) {
+    rows.push(
+      row([
+        `${unchecked} ${unchecked === 1 ? 'image' : 'images'}`,
+        'manifest',
+        '—',
+        '⏭️ not checked: the steps before them failed',
+      ]),
+    )
+  }
+  if (!rows.length) return []
+  return ['| What failed | Request | HTTP | Why |', '| --- | --- | --- | --- |', ...rows, '']
+}
+
+const HOP_NAME: Record<string, string> = {
+  ping: 'Registry',
+  registry: 'Registry',
+  token: 'Token service',
+  'token-service': 'Token service',
+  'blob-host': 'Blob host',
+  proxy: 'Proxy',
 }
 
 /**
@@ -128,9 +180,9 @@ function registriesTable(report: Report): string[] {
   if (report.registries.length < 2 && !fromFiles) return []
   const rows = report.registries.map((r) =>
     row([
-      `\`${r.registry}\``,
+      codeSpan(r.registry),
       credentialsFrom(r.credentials),
-      r.pullReady ? MARK.passed : `${MARK.failed}: \`${r.result}\``,
+      r.pullReady ? '✅ will pull' : `❌ \`${r.result}\``,
     ]),
   )
   return [
@@ -156,79 +208,84 @@ function credentialsFrom(c: RegistryVerdict['credentials']): string {
   }
 }
 
-/** A path or key as inline code: no backtick or line break can end the span early. */
-function codeSpan(text: string): string {
-  return `\`${text.replace(/[`\r\n]/g, '?').slice(0, 200)}\``
-}
-
 function checksTable(checks: Check[]): string[] {
   if (!checks.length) return []
   const rows = checks.map((c) =>
     row([
-      `${c.title} (\`${c.request}\`)`,
-      `\`${c.host}\`${c.via === 'proxy' ? ' via proxy' : ''}`,
+      c.title,
+      `${codeSpan(c.host)}${c.via === 'proxy' ? ' via proxy' : ''}`,
+      codeSpan(shortRequest(c.request)),
       c.status?.toString() ?? '—',
       c.ms !== undefined
         ? `${c.ms} ms${c.attempts && c.attempts > 1 ? ` (${c.attempts} tries)` : ''}`
         : '—',
-      c.finding
-        ? `${MARK[c.outcome]}: \`${c.finding.code}\` ${escapeText(c.finding.detail)}`
-        : MARK[c.outcome],
+      c.outcome === 'failed' && c.finding
+        ? `❌ \`${c.finding.code}\`: ${shortReason(c.finding)}`
+        : c.outcome === 'passed'
+          ? '✅ passed'
+          : '⏭️ not reached',
     ]),
   )
   return [
-    '### Checks',
-    '',
-    '| Check | Host | HTTP | Time | Outcome |',
-    '| --- | --- | --- | --- | --- |',
+    '| Check | Host | Request | HTTP | Time | Outcome |',
+    '| --- | --- | --- | --- | --- | --- |',
     ...rows,
-    '',
   ]
 }
 
-function imagesTable(images: ImageCheck[]): string[] {
-  const header = ['| Image | HTTP | Outcome | Details |', '| --- | --- | --- | --- |']
-  const render = (i: ImageCheck): string =>
-    row([imageName(i), i.status?.toString() ?? '—', imageOutcome(i), imageDetails(i)])
-  const failed = images.filter((i) => i.outcome !== 'passed')
+/**
+ * How many images will pull; those that fail are in the table of what failed, so here only those
+ * that pull and those not checked, folded away.
+ */
+function imagesSection(images: ImageCheck[]): string[] {
   const passed = images.filter((i) => i.outcome === 'passed')
-  const out = ['### Images', '']
-  if (images.length <= FOLD_IMAGES_ABOVE) return [...out, ...header, ...images.map(render), '']
-  out.push(`${passed.length} of ${images.length} images will pull.`, '')
-  if (failed.length) out.push(...header, ...failed.map(render), '')
+  const skipped = images.filter((i) => i.outcome === 'skipped')
+  const out = [
+    '### Images',
+    '',
+    `${passed.length} of ${images.length} ${images.length === 1 ? 'image' : 'images'} will pull.`,
+    '',
+  ]
   if (passed.length) {
+    const platforms = passed.some((i) => i.platforms?.length)
     out.push(
-      `<details><summary>${passed.length} images that will pull</summary>`,
-      '',
-      ...header,
-      ...passed.map(render),
-      '',
-      '</details>',
-      '',
+      ...folded(
+        `${passed.length} ${passed.length === 1 ? 'image' : 'images'} that will pull`,
+        false,
+        [
+          platforms ? '| Image | Digest | Platforms |' : '| Image | Digest |',
+          platforms ? '| --- | --- | --- |' : '| --- | --- |',
+          ...passed.map((i) =>
+            row([
+              imageName(i),
+              i.digest ? codeSpan(`${i.digest.slice(0, 19)}…`) : '—',
+              ...(platforms ? [platformList(i)] : []),
+            ]),
+          ),
+        ],
+      ),
+    )
+  }
+  if (skipped.length) {
+    out.push(
+      ...folded(
+        `${skipped.length} ${skipped.length === 1 ? 'image' : 'images'} not checked`,
+        false,
+        skipped.map((i) => `- ${imageName(i)}`),
+      ),
     )
   }
   return out
 }
 
 function imageName(i: ImageCheck): string {
-  return `\`${i.name}\`${i.anonymous ? ' (anonymous)' : ''}`
+  return `${codeSpan(i.name)}${i.anonymous ? ' (anonymous)' : ''}`
 }
 
-function imageOutcome(i: ImageCheck): string {
-  return i.finding ? `${MARK[i.outcome]}: \`${i.finding.code}\`` : MARK[i.outcome]
-}
-
-function imageDetails(i: ImageCheck): string {
-  const parts: string[] = []
-  if (i.finding) parts.push(escapeText(i.finding.detail))
-  if (i.registryMessage) parts.push(`registry says: “${escapeText(i.registryMessage)}”`)
-  if (i.platforms?.length)
-    parts.push(
-      `platforms: ${i.platforms.map((p) => (p === i.platform ? `**${p}**` : p)).join(', ')}`,
-    )
-  if (i.digest) parts.push(`\`${i.digest.slice(0, 19)}…\``)
-  if (i.rateLimit) parts.push(`pulls left: ${describeRateLimit(i.rateLimit)}`)
-  return parts.join('; ') || '—'
+/** The platforms an index holds, the one matched in bold. */
+function platformList(i: ImageCheck): string {
+  if (!i.platforms?.length) return i.kind === 'manifest' ? 'single platform' : '—'
+  return i.platforms.map((p) => (p === i.platform ? `**${codeSpan(p)}**` : codeSpan(p))).join(', ')
 }
 
 /** What a firewall or a proxy must let through, one `host:port` a line, ready to copy. */
@@ -240,26 +297,27 @@ function hostsToAllow(hosts: string[]): string[] {
     'The pulls need HTTPS to these, in the order they were first used (registry, token service, blob host):',
     '',
     '```text',
-    ...hosts,
+    // A host name cannot hold a backtick; a line that could end the fence is left out whole.
+    ...hosts.filter((h) => !h.includes('`')).map((h) => h.replace(/[\r\n]/g, '')),
     '```',
     '',
   ]
 }
 
 function details(report: Report): string[] {
-  const out = ['### Details', '']
+  const out: string[] = []
   if (report.platforms !== 'any') {
     out.push(
-      `- Platform: \`${report.platforms.wanted.join(', ')}\` (from ${report.platforms.source})`,
+      `- Platform: ${codeSpan(report.platforms.wanted.join(', '))} (from ${prose(report.platforms.source)})`,
     )
   }
-  for (const line of report.info) out.push(`- ${escapeText(line)}`)
+  for (const line of report.info) out.push(`- ${prose(line, 1200)}`)
   const p = report.proxy
   if (p.url) {
     const from =
-      p.source === 'input' ? 'the `proxy` input' : `the \`${p.source}\` environment variable`
+      p.source === 'input' ? 'the `proxy` input' : `the ${codeSpan(p.source)} environment variable`
     out.push(
-      `- Proxy: \`${p.url}\` from ${from}${p.schemeAssumed ? ' (no scheme given; http:// assumed)' : ''}`,
+      `- Proxy: ${codeSpan(p.url)} from ${from}${p.schemeAssumed ? ' (no scheme given; http:// assumed)' : ''}`,
     )
   } else {
     out.push(
@@ -267,10 +325,10 @@ function details(report: Report): string[] {
     )
   }
   if (p.noProxy.length)
-    out.push(`- \`${p.noProxySource ?? 'no_proxy'}\`: \`${p.noProxy.join(',')}\``)
+    out.push(`- ${codeSpan(p.noProxySource ?? 'no_proxy')}: ${codeSpan(p.noProxy.join(','))}`)
   for (const r of report.routes)
     out.push(
-      `- \`${r.host}\`: ${r.via === 'proxy' ? 'through the proxy' : 'direct'} (${escapeText(r.reason)})`,
+      `- ${codeSpan(r.host)}: ${r.via === 'proxy' ? 'through the proxy' : 'direct'} (${prose(r.reason)})`,
     )
   const a = report.auth
   if (a.realm) {
@@ -279,16 +337,18 @@ function details(report: Report): string[] {
       'auth-url': 'from the `auth-url` input',
       known: 'the realm Red Hat uses (the registry could not be asked)',
     }[a.realmSource ?? 'challenge']
-    out.push(`- Token realm: \`${a.realm}\` (${source})`)
+    out.push(
+      `- Token service (the realm, where tokens are asked for): ${codeSpan(a.realm)} (${source})`,
+    )
   }
   if (report.tokenExpiresIn !== undefined) out.push(`- Token lifetime: ${report.tokenExpiresIn} s`)
   for (const [registry, limit] of lowestRateLimits(report.images)) {
-    out.push(`- Pull limit on \`${registry}\`: ${describeRateLimit(limit)} left`)
+    out.push(`- Pull limit on ${codeSpan(registry)}: ${describeRateLimit(limit)}`)
   }
   out.push(
     `- Credentials: ${{ given: 'given', anonymous: 'none (anonymous access tried)', incomplete: 'incomplete (one of username and password is empty)' }[a.credentials]}`,
   )
-  out.push(`- Took ${report.durationMs} ms`, '')
+  out.push(`- Took ${report.durationMs} ms`)
   return out
 }
 
@@ -307,30 +367,21 @@ function lowestRateLimits(images: ImageCheck[]): Map<string, RateLimit> {
   return lowest
 }
 
-function describeRateLimit(r: RateLimit): string {
-  const window = r.windowSeconds ? ` per ${formatDuration(r.windowSeconds)}` : ''
-  const source = r.source ? `, counted for ${escapeText(r.source)}` : ''
-  return `${r.remaining ?? '?'} of ${r.limit ?? '?'}${window}${source}`
+/** `76 of 100 pulls left in a 6 h window, counted for 203.0.113.7`. */
+export function describeRateLimit(r: RateLimit): string {
+  const left =
+    r.remaining !== undefined && r.limit !== undefined
+      ? `${r.remaining} of ${r.limit} pulls left`
+      : r.remaining !== undefined
+        ? `${r.remaining} pulls left`
+        : `a limit of ${r.limit} pulls`
+  const window = r.windowSeconds ? ` in a ${formatDuration(r.windowSeconds)} window` : ''
+  const source = r.source ? `, counted for ${codeSpan(r.source, 80)}` : ''
+  return `${left}${window}${source}`
 }
 
 function formatDuration(seconds: number): string {
   if (seconds % 3600 === 0) return `${seconds / 3600} h`
   if (seconds % 60 === 0) return `${seconds / 60} min`
   return `${seconds} s`
-}
-
-function row(cells: string[]): string {
-  return `| ${cells.map((c) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ')).join(' | ')} |`
-}
-
-/** Text from servers or users, made inert in Markdown: no HTML, no line breaks. */
-function escapeText(text: string): string {
-  return text
-    .replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c] as string)
-    .replace(/\s+/g, ' ')
-}
-
-/** Mermaid labels: quotes and markup characters as entities. */
-function mermaidText(text: string): string {
-  return text.replace(/["<>&#]/g, (c) => `#${c.charCodeAt(0)};`)
 }
