@@ -19,6 +19,10 @@
 //    pipeline step checking N images would; and the KB's curl procedure (token, then /v2/) for one.
 // 5. A black hole (accepts, never answers) as the registry, timeout 2 s, retries 0: time to verdict.
 //
+// `npm run bench -- --timeline` measures only the layer path for one image, each run traced
+// (scripts/bench/trace.cjs), and prints where its time goes: the phases of the action and of its
+// floor, and every request and handshake of one run of each on a time axis.
+//
 // The action and its floors run on the Node that action.yml names (runs.using), as a runner runs
 // them, when scripts/install-runner-node.sh has put it in .peers/; else on this machine's Node, and
 // the table says so. The servers, the proxy and the bench itself run on this machine's Node.
@@ -33,6 +37,7 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { startDelayRelay } from './bench/delay-relay.mjs'
+import { phasesOf, readTrace, timelineLines } from './bench/timeline.mjs'
 import { startConnectProxy } from './lib/connect-proxy.mjs'
 import { startBlackHole, startFakeRedHat } from './lib/fake-registry.mjs'
 import { IMITATED_HOSTS, QUAY_CDN, RHCC_REALM, startRedHatRegistry } from './lib/registries.mjs'
@@ -51,6 +56,8 @@ const FLOOR_SOURCE = 'scripts/bench/libraries-only.ts'
 const REQUESTS_FLOOR = join(ROOT, 'scripts', 'bench', 'requests-only.cjs')
 /** The layer path's floor: the fewest requests for the same answer, by node:https alone. */
 const LAYERS_FLOOR = join(ROOT, 'scripts', 'bench', 'layer-path-only.cjs')
+/** Preloaded for `--timeline`: marks every request, handshake and phase of a run. */
+const TRACER = join(ROOT, 'scripts', 'bench', 'trace.cjs')
 
 const DELAY_MS = 50
 /** The other latency model of the layer path: round trips on the wire, handshakes included. */
@@ -662,6 +669,111 @@ function renderTable(rows) {
     .replace(/\s+$/gm, '')
 }
 
+/**
+ * `--timeline`: the layer path for one image, every run traced (scripts/bench/trace.cjs preloaded):
+ * HAPPY_RUNS runs of the action and of its floor, alternately, after an unmeasured round, in each
+ * latency model. Prints the phases' medians side by side, and the run with the median wall time
+ * of each on a time axis.
+ * @param {Runtime} runtime
+ */
+async function timeline(runtime) {
+  const work = await mkdtemp(join(tmpdir(), 'registry-auth-preflight-timeline-'))
+  /** @type {Place[]} */
+  const places = []
+  try {
+    const tls = await makeCertificates(work, { names: IMITATED_HOSTS })
+    const users = { [USERNAME]: SECRET }
+    const image = imageList(1)[0]
+    const [repo, tag] = image.split(':')
+    const repos = { [repo]: { tags: [tag] } }
+    const models = [
+      { latency: `${DELAY_MS} ms per response`, latencyOf: { delayMs: DELAY_MS } },
+      { latency: `${WIRE_RTT_MS} ms round trips`, latencyOf: { wireRttMs: WIRE_RTT_MS } },
+    ]
+    /** @type {string[]} */
+    const out = []
+    for (const { latency, latencyOf } of models) {
+      const place = await startRedHat(tls, users, repos, latencyOf)
+      places.push(place)
+      progress(`timeline, layer path, 1 image, ${latency}: ${HAPPY_RUNS} traced runs of each`)
+      /** @type {Record<'action' | 'floor', { wall: number, events: import('./bench/timeline.mjs').TraceEvent[] }[]>} */
+      const runs = { action: [], floor: [] }
+      for (let round = -1; round < HAPPY_RUNS; round++) {
+        for (const who of /** @type {const} */ (['action', 'floor'])) {
+          const traceFile = join(work, `trace-${who}-${round}-${places.length}`)
+          const run = await runAction({
+            node: runtime.path,
+            script: who === 'floor' ? LAYERS_FLOOR : undefined,
+            inputs: { username: USERNAME, password: SECRET, images: image, layers: 'auto' },
+            env: {
+              ...actionEnv(tls.caPath),
+              ...place.env,
+              NODE_OPTIONS: `--require=${TRACER}`,
+              BENCH_TRACE_FILE: traceFile,
+            },
+          })
+          if (run.outputs.result !== 'ok')
+            throw new BenchError(`timeline: the ${who} ended on '${run.outputs.result}', not ok`)
+          if (round < 0) continue
+          runs[who].push({
+            wall: run.durationMs,
+            events: readTrace(await readFile(traceFile, 'utf8')),
+          })
+        }
+      }
+      const phases = {
+        action: runs.action.map((r) => ({ ...phasesOf(r.events), wall: r.wall })),
+        floor: runs.floor.map((r) => ({ ...phasesOf(r.events), wall: r.wall })),
+      }
+      /** @typedef {(typeof phases.action)[number]} Run */
+      /** @param {'action' | 'floor'} who @param {(p: Run) => number} pick */
+      const med = (who, pick) => median(phases[who].map(pick))
+      /** @type {[string, (p: Run) => number][]} */
+      const rows = [
+        ['wall time (spawn → exit)', (p) => p.wall],
+        ["Node's start (→ first JavaScript)", (p) => p.boot],
+        ['start-up (first JavaScript → first socket)', (p) => p.startUp],
+        ['requests (first socket → last byte)', (p) => p.requests],
+        ['finish (last byte → exit)', (p) => p.finish],
+        ['CPU time of the process', (p) => p.cpu],
+      ]
+      const unit = latencyOf.delayMs ?? WIRE_RTT_MS
+      /** @param {'action' | 'floor'} who */
+      const counts = (who) =>
+        [med(who, (p) => p.requestCount), med(who, (p) => p.tunnels), med(who, (p) => p.handshakes)]
+          .map(String)
+          .join(', ')
+      const table = [
+        `| ${latency}, median of ${HAPPY_RUNS} traced runs | action | floor | action − floor |`,
+        '| --- | --- | --- | --- |',
+        ...rows.map(([name, pick]) => {
+          const [a, f] = [med('action', pick), med('floor', pick)]
+          return `| ${name} | ${a.toFixed(1)} ms | ${f.toFixed(1)} ms | ${(a - f).toFixed(1)} ms |`
+        }),
+        `| requests ÷ ${unit} ms | ${(med('action', (p) => p.requests) / unit).toFixed(1)} | ${(med('floor', (p) => p.requests) / unit).toFixed(1)} | |`,
+        `| requests, CONNECTs, TLS handshakes | ${counts('action')} | ${counts('floor')} | |`,
+      ]
+      out.push(`### Layer path, 1 image, ${latency}`, '', ...table, '')
+      for (const who of /** @type {const} */ (['action', 'floor'])) {
+        const sorted = [...runs[who]].sort((a, b) => a.wall - b.wall)
+        const middle = sorted[Math.floor((sorted.length - 1) / 2)]
+        out.push(
+          `The ${who === 'action' ? 'action' : 'floor (scripts/bench/layer-path-only.cjs)'}, its run of median wall time (${middle.wall} ms); ms since the process's time origin:`,
+          '',
+          '```',
+          ...timelineLines(middle.events),
+          '```',
+          '',
+        )
+      }
+    }
+    console.log(out.join('\n'))
+  } finally {
+    await Promise.all(places.map((place) => place.close()))
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
 /** What to run when skopeo is missing. */
 function skopeoInstallHint() {
   const script = 'scripts/install-test-peers.sh'
@@ -672,17 +784,19 @@ function skopeoInstallHint() {
 async function main() {
   if (!existsSync(ACTION_PATH))
     throw new BenchError(`${ACTION_PATH} does not exist: run npm run build first.`)
-  const skopeo = which('skopeo')
-  if (!skopeo)
-    throw new BenchError(
-      `skopeo is not on PATH; the bench compares the action with it. Install it: ${skopeoInstallHint()}`,
-    )
-  const curl = which('curl')
-  if (!curl) throw new BenchError('curl is not on PATH. Install it: sudo apt-get install -y curl')
   if (!which('openssl'))
     throw new BenchError(
       'openssl is not on PATH (it makes the throwaway CA): apt-get install openssl',
     )
+  const onlyTimeline = process.argv.includes('--timeline')
+  const skopeo = which('skopeo')
+  if (!skopeo && !onlyTimeline)
+    throw new BenchError(
+      `skopeo is not on PATH; the bench compares the action with it. Install it: ${skopeoInstallHint()}`,
+    )
+  const curl = which('curl')
+  if (!curl && !onlyTimeline)
+    throw new BenchError('curl is not on PATH. Install it: sudo apt-get install -y curl')
 
   const runtime = await actionRuntime()
   if (runtime.declaredMissing)
@@ -693,6 +807,8 @@ async function main() {
     progress(
       `the action and its floors run on ${runtime.version}, action.yml's ${runtime.declared}`,
     )
+  if (onlyTimeline) return timeline(runtime)
+  if (!skopeo || !curl) return // checked above; this tells the type checker
   // This machine's Node too, for one figure, when the action's runtime is another.
   const machineNode = runtime.path === process.execPath ? undefined : process.execPath
 
