@@ -4,8 +4,9 @@
 // started). Events: `preloaded` (Node has booted and runs the first JavaScript), every HTTP request
 // (`request`: method, host, path; `connect` when a proxy answered a CONNECT; `response` when its
 // status line arrived; `end` when its body did), every TCP socket a client opened (`socket`), every
-// TLS handshake (`tls-start`, `tls-done`), and `exit` with the process's CPU time (`cpuMs`). It observes through Node's diagnostics
-// channels and a wrapper around tls.connect; it changes nothing the run does.
+// TLS handshake (`tls-start`, `tls-done`), and `exit` with the process's CPU time (`cpuMs`). It
+// observes through Node's diagnostics channels and a wrapper around tls.connect; it changes nothing
+// the run does.
 'use strict'
 const dc = require('node:diagnostics_channel')
 const { appendFileSync } = require('node:fs')
