@@ -19,9 +19,10 @@
 //    pipeline step checking N images would; and the KB's curl procedure (token, then /v2/) for one.
 // 5. A black hole (accepts, never answers) as the registry, timeout 2 s, retries 0: time to verdict.
 //
-// `npm run bench -- --timeline` measures only the layer path for one image, each run traced
+// `npm run bench -- --timeline` measures only the layer path, each run traced
 // (scripts/bench/trace.cjs), and prints where its time goes: the phases of the action and of its
-// floor, and every request and handshake of one run of each on a time axis.
+// floor, and every request and handshake of one run of each on a time axis; for one image in both
+// latency models, and for two repositories at WIRE_RTT_MS round trips.
 //
 // The action and its floors run on the Node that action.yml names (runs.using), as a runner runs
 // them, when scripts/install-runner-node.sh has put it in .peers/; else on this machine's Node, and
@@ -670,10 +671,12 @@ function renderTable(rows) {
 }
 
 /**
- * `--timeline`: the layer path for one image, every run traced (scripts/bench/trace.cjs preloaded):
- * HAPPY_RUNS runs of the action and of its floor, alternately, after an unmeasured round, in each
- * latency model. Prints the phases' medians side by side, and the run with the median wall time
- * of each on a time axis.
+ * `--timeline`: the layer path, every run traced (scripts/bench/trace.cjs preloaded): HAPPY_RUNS
+ * runs, after an unmeasured round, of the action and, for one image, of its floor, alternately.
+ * Prints the phases' medians side by side, and the run with the median wall time of each on a
+ * time axis. Three cases: one image at 50 ms per response and at 20 ms round trips, and two
+ * images of two repositories at 20 ms round trips, where the second repository's token request
+ * goes out beside the first image's manifest (the action alone: no floor for two images).
  * @param {Runtime} runtime
  */
 async function timeline(runtime) {
@@ -683,28 +686,40 @@ async function timeline(runtime) {
   try {
     const tls = await makeCertificates(work, { names: IMITATED_HOSTS })
     const users = { [USERNAME]: SECRET }
-    const image = imageList(1)[0]
-    const [repo, tag] = image.split(':')
-    const repos = { [repo]: { tags: [tag] } }
-    const models = [
-      { latency: `${DELAY_MS} ms per response`, latencyOf: { delayMs: DELAY_MS } },
-      { latency: `${WIRE_RTT_MS} ms round trips`, latencyOf: { wireRttMs: WIRE_RTT_MS } },
+    const cases = [
+      { images: 1, latency: `${DELAY_MS} ms per response`, of: { delayMs: DELAY_MS } },
+      { images: 1, latency: `${WIRE_RTT_MS} ms round trips`, of: { wireRttMs: WIRE_RTT_MS } },
+      { images: 2, latency: `${WIRE_RTT_MS} ms round trips`, of: { wireRttMs: WIRE_RTT_MS } },
     ]
+    /** @typedef {ReturnType<typeof phasesOf> & { wall: number }} Run */
     /** @type {string[]} */
     const out = []
-    for (const { latency, latencyOf } of models) {
-      const place = await startRedHat(tls, users, repos, latencyOf)
+    for (const [c, { images, latency, of }] of cases.entries()) {
+      const list = imageList(images)
+      const repos = Object.fromEntries(
+        list.map((ref) => ref.split(':')).map(([r, t]) => [r, { tags: [t] }]),
+      )
+      const place = await startRedHat(tls, users, repos, of)
       places.push(place)
-      progress(`timeline, layer path, 1 image, ${latency}: ${HAPPY_RUNS} traced runs of each`)
-      /** @type {Record<'action' | 'floor', { wall: number, events: import('./bench/timeline.mjs').TraceEvent[] }[]>} */
+      const who = /** @type {('action' | 'floor')[]} */ (
+        images === 1 ? ['action', 'floor'] : ['action']
+      )
+      const title = `Layer path, ${images === 1 ? '1 image' : `${images} images of ${images} repositories`}, ${latency}`
+      progress(`timeline, ${title}: ${HAPPY_RUNS} traced runs of the ${who.join(' and of the ')}`)
+      /** @type {Record<string, { run: Run, events: import('./bench/timeline.mjs').TraceEvent[] }[]>} */
       const runs = { action: [], floor: [] }
       for (let round = -1; round < HAPPY_RUNS; round++) {
-        for (const who of /** @type {const} */ (['action', 'floor'])) {
-          const traceFile = join(work, `trace-${who}-${round}-${places.length}`)
+        for (const w of who) {
+          const traceFile = join(work, `trace-${c}-${w}-${round}`)
           const run = await runAction({
             node: runtime.path,
-            script: who === 'floor' ? LAYERS_FLOOR : undefined,
-            inputs: { username: USERNAME, password: SECRET, images: image, layers: 'auto' },
+            script: w === 'floor' ? LAYERS_FLOOR : undefined,
+            inputs: {
+              username: USERNAME,
+              password: SECRET,
+              images: list.join('\n'),
+              layers: 'auto',
+            },
             env: {
               ...actionEnv(tls.caPath),
               ...place.env,
@@ -713,52 +728,51 @@ async function timeline(runtime) {
             },
           })
           if (run.outputs.result !== 'ok')
-            throw new BenchError(`timeline: the ${who} ended on '${run.outputs.result}', not ok`)
+            throw new BenchError(`timeline: the ${w} ended on '${run.outputs.result}', not ok`)
           if (round < 0) continue
-          runs[who].push({
-            wall: run.durationMs,
-            events: readTrace(await readFile(traceFile, 'utf8')),
-          })
+          const events = readTrace(await readFile(traceFile, 'utf8'))
+          runs[w].push({ run: { ...phasesOf(events), wall: run.durationMs }, events })
         }
       }
-      const phases = {
-        action: runs.action.map((r) => ({ ...phasesOf(r.events), wall: r.wall })),
-        floor: runs.floor.map((r) => ({ ...phasesOf(r.events), wall: r.wall })),
-      }
-      /** @typedef {(typeof phases.action)[number]} Run */
-      /** @param {'action' | 'floor'} who @param {(p: Run) => number} pick */
-      const med = (who, pick) => median(phases[who].map(pick))
-      /** @type {[string, (p: Run) => number][]} */
+      /** @param {string} w @param {(p: Run) => number} pick */
+      const med = (w, pick) => median(runs[w].map((r) => pick(r.run)))
+      const unit = of.delayMs ?? WIRE_RTT_MS
+      /** @type {[string, (p: Run) => number, string][]} */
       const rows = [
-        ['wall time (spawn → exit)', (p) => p.wall],
-        ["Node's start (→ first JavaScript)", (p) => p.boot],
-        ['start-up (first JavaScript → first socket)', (p) => p.startUp],
-        ['requests (first socket → last byte)', (p) => p.requests],
-        ['finish (last byte → exit)', (p) => p.finish],
-        ['CPU time of the process', (p) => p.cpu],
+        ['wall time (spawn → exit)', (p) => p.wall, 'ms'],
+        ["Node's start (→ first JavaScript)", (p) => p.boot, 'ms'],
+        ['start-up (first JavaScript → first socket)', (p) => p.startUp, 'ms'],
+        ['requests (first socket → last byte)', (p) => p.requests, 'ms'],
+        [`requests ÷ ${unit} ms`, (p) => p.requests / unit, ''],
+        ['finish (last byte → exit)', (p) => p.finish, 'ms'],
+        ['CPU time of the process', (p) => p.cpu, 'ms'],
       ]
-      const unit = latencyOf.delayMs ?? WIRE_RTT_MS
-      /** @param {'action' | 'floor'} who */
-      const counts = (who) =>
-        [med(who, (p) => p.requestCount), med(who, (p) => p.tunnels), med(who, (p) => p.handshakes)]
-          .map(String)
-          .join(', ')
-      const table = [
-        `| ${latency}, median of ${HAPPY_RUNS} traced runs | action | floor | action − floor |`,
-        '| --- | --- | --- | --- |',
-        ...rows.map(([name, pick]) => {
-          const [a, f] = [med('action', pick), med('floor', pick)]
-          return `| ${name} | ${a.toFixed(1)} ms | ${f.toFixed(1)} ms | ${(a - f).toFixed(1)} ms |`
+      /** @param {number} x @param {string} u */
+      const fmt = (x, u) => `${x.toFixed(1)}${u ? ` ${u}` : ''}`
+      /** @param {string} w */
+      const counts = (w) =>
+        [med(w, (p) => p.requestCount), med(w, (p) => p.tunnels), med(w, (p) => p.handshakes)].join(
+          ', ',
+        )
+      const both = who.length === 2
+      out.push(
+        `### ${title}`,
+        '',
+        `| median of ${HAPPY_RUNS} traced runs | ${who.join(' | ')}${both ? ' | action − floor' : ''} |`,
+        `| --- | ${who.map(() => '---').join(' | ')}${both ? ' | ---' : ''} |`,
+        ...rows.map(([name, pick, u]) => {
+          const values = who.map((w) => med(w, pick))
+          const difference = both ? ` | ${fmt(values[0] - values[1], u)}` : ''
+          return `| ${name} | ${values.map((v) => fmt(v, u)).join(' | ')}${difference} |`
         }),
-        `| requests ÷ ${unit} ms | ${(med('action', (p) => p.requests) / unit).toFixed(1)} | ${(med('floor', (p) => p.requests) / unit).toFixed(1)} | |`,
-        `| requests, CONNECTs, TLS handshakes | ${counts('action')} | ${counts('floor')} | |`,
-      ]
-      out.push(`### Layer path, 1 image, ${latency}`, '', ...table, '')
-      for (const who of /** @type {const} */ (['action', 'floor'])) {
-        const sorted = [...runs[who]].sort((a, b) => a.wall - b.wall)
+        `| requests, CONNECTs, TLS handshakes | ${who.map(counts).join(' | ')}${both ? ' |' : ''} |`,
+        '',
+      )
+      for (const w of who) {
+        const sorted = [...runs[w]].sort((a, b) => a.run.wall - b.run.wall)
         const middle = sorted[Math.floor((sorted.length - 1) / 2)]
         out.push(
-          `The ${who === 'action' ? 'action' : 'floor (scripts/bench/layer-path-only.cjs)'}, its run of median wall time (${middle.wall} ms); ms since the process's time origin:`,
+          `The ${w === 'action' ? 'action' : 'floor (scripts/bench/layer-path-only.cjs)'}, its run of median wall time (${middle.run.wall} ms); ms since the process's time origin:`,
           '',
           '```',
           ...timelineLines(middle.events),

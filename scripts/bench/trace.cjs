@@ -28,8 +28,10 @@ if (file) {
     const host = String(request.getHeader('host') ?? request.host)
     // The path without its query: a signed URL's signature stays out of the trace.
     mark('request', { id, method: request.method, host, path: request.path.split('?')[0] })
-    request.once('connect', () => mark('connect', { id }))
-    request.once('response', (response) => {
+    // Ahead of the listeners already there (the channel publishes once the request is sent), so
+    // that the mark is not late by whatever they do: a tunnel's TLS handshake starts in one.
+    request.prependOnceListener('connect', () => mark('connect', { id }))
+    request.prependOnceListener('response', (response) => {
       mark('response', { id, status: response.statusCode })
       response.once('end', () => mark('end', { id }))
     })
