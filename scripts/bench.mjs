@@ -762,7 +762,8 @@ async function timeline(runtime) {
         `| --- | ${who.map(() => '---').join(' | ')}${both ? ' | ---' : ''} |`,
         ...rows.map(([name, pick, u]) => {
           const values = who.map((w) => med(w, pick))
-          const difference = both ? ` | ${fmt(values[0] - values[1], u)}` : ''
+          const d = values[0] - values[1]
+          const difference = both ? ` | ${fmt(Math.abs(d) < 0.05 ? 0 : d, u)}` : ''
           return `| ${name} | ${values.map((v) => fmt(v, u)).join(' | ')}${difference} |`
         }),
         `| requests, CONNECTs, TLS handshakes | ${who.map(counts).join(' | ')}${both ? ' |' : ''} |`,
