@@ -6,15 +6,25 @@
 // 1. Start-up: dist/index.js ending on an input error, against `node -e 0` and against a bundle built
 //    the same way (scripts/build.mjs) that only loads @actions/core and @actions/http-client
 //    (scripts/bench/libraries-only.ts, built into a temp dir here).
-// 2. Round trips: the whole happy path with every response delayed by DELAY_MS, for 1, 10 and 100
-//    images (100 repositories, one tag each), against the imitation of registry.redhat.io (the
-//    action's default registry) reached by its name through a loopback CONNECT proxy; and, for one
-//    image, against a registry whose token service the challenge must name first (127.0.0.1).
-// 3. Peers on the same work: `skopeo inspect --raw` once per image, one process after another, as a
+// 2. Round trips of the manifest check (`layers: false`): the whole happy path with every response
+//    delayed by DELAY_MS, for 1, 10 and 100 images (100 repositories, one tag each), against the
+//    imitation of registry.redhat.io (the action's default registry) reached by its name through a
+//    loopback CONNECT proxy; and, for one image, against a registry whose token service the
+//    challenge must name first (127.0.0.1). Its floor: scripts/bench/requests-only.cjs.
+// 3. The layer path (`layers: auto`, the default): the same, followed to the config blob through
+//    the registry's redirect to its blob host (cdn01.quay.io), for 1 and 100 images; for one image
+//    also with WIRE_RTT_MS round trips on the wire instead (scripts/bench/delay-relay.mjs), where a
+//    tunnel and a TLS handshake cost round trips too. Its floor: scripts/bench/layer-path-only.cjs.
+// 4. Peers on the same work: `skopeo inspect --raw` once per image, one process after another, as a
 //    pipeline step checking N images would; and the KB's curl procedure (token, then /v2/) for one.
-// 4. A black hole (accepts, never answers) as the registry, timeout 2 s, retries 0: time to verdict.
+// 5. A black hole (accepts, never answers) as the registry, timeout 2 s, retries 0: time to verdict.
 //
-// The action and its two floors run on the Node that action.yml names (runs.using), as a runner runs
+// `npm run bench -- --timeline` measures only the layer path, each run traced
+// (scripts/bench/trace.cjs), and prints where its time goes: the phases of the action and of its
+// floor, and every request and handshake of one run of each on a time axis; for one image in both
+// latency models, and for two repositories at WIRE_RTT_MS round trips.
+//
+// The action and its floors run on the Node that action.yml names (runs.using), as a runner runs
 // them, when scripts/install-runner-node.sh has put it in .peers/; else on this machine's Node, and
 // the table says so. The servers, the proxy and the bench itself run on this machine's Node.
 import { execFile, spawn } from 'node:child_process'
@@ -27,9 +37,11 @@ import { basename, delimiter, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { startDelayRelay } from './bench/delay-relay.mjs'
+import { phasesOf, readTrace, timelineLines } from './bench/timeline.mjs'
 import { startConnectProxy } from './lib/connect-proxy.mjs'
 import { startBlackHole, startFakeRedHat } from './lib/fake-registry.mjs'
-import { IMITATED_HOSTS, RHCC_REALM, startRedHatRegistry } from './lib/registries.mjs'
+import { IMITATED_HOSTS, QUAY_CDN, RHCC_REALM, startRedHatRegistry } from './lib/registries.mjs'
 import {
   ACTION_PATH,
   actionDefaults,
@@ -43,17 +55,25 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FLOOR_SOURCE = 'scripts/bench/libraries-only.ts'
 /** The happy path's floor: the same requests for one image, by node:https alone. */
 const REQUESTS_FLOOR = join(ROOT, 'scripts', 'bench', 'requests-only.cjs')
+/** The layer path's floor: the fewest requests for the same answer, by node:https alone. */
+const LAYERS_FLOOR = join(ROOT, 'scripts', 'bench', 'layer-path-only.cjs')
+/** Preloaded for `--timeline`: marks every request, handshake and phase of a run. */
+const TRACER = join(ROOT, 'scripts', 'bench', 'trace.cjs')
 
 const DELAY_MS = 50
+/** The other latency model of the layer path: round trips on the wire, handshakes included. */
+const WIRE_RTT_MS = 20
 const STARTUP_RUNS = 7
 const HAPPY_RUNS = 7
 const RUNS = 3
 const IMAGE_COUNTS = [1, 10, 100]
+const LAYER_COUNTS = [1, 100]
 const BLACK_HOLE_TIMEOUT_S = 2
 
 const TARGET = {
   startupVsLibraries: 1.15,
   oneImageRoundTrips: 5,
+  layersVsFloor: 1.15,
   hundredVsOne: 3,
   skopeoSpeedup: 10,
   blackHoleMs: (BLACK_HOLE_TIMEOUT_S + 1) * 1000,
@@ -87,14 +107,17 @@ const SERVICE = 'docker-registry'
  * @property {string} stderr
  *
  * @typedef {object} HappyFigures medians of the happy path for one number of images
- * @property {number} wall wall time with every response delayed by DELAY_MS
- * @property {number} undelayed wall time against the same fake with no delay
+ * @property {number} wall wall time with the latency (every response delayed by DELAY_MS, or
+ *   WIRE_RTT_MS on the wire)
+ * @property {number} [undelayed] wall time against the same imitation with no delay
  * @property {number} inProcess the report's own durationMs (first request to verdict), delayed
- * @property {number} inProcessUndelayed the same with no delay
- * @property {number} requests requests the delayed fake received in one run
- * @property {number} connections connections (TLS handshakes) it accepted in one run
- * @property {number} [floor] wall time of scripts/bench/requests-only.cjs, delayed (1 image, home
- *   case only): the same requests with node:https alone
+ * @property {number} [inProcessUndelayed] the same with no delay
+ * @property {number} requests requests the delayed servers received in one run
+ * @property {number} connections connections (TLS handshakes) they accepted in one run
+ * @property {number} [floor] wall time of the floor script, delayed (1 image): the same answer
+ *   with node:https alone
+ * @property {number} [floorRequests] requests the servers received from the floor in one run
+ * @property {number} [floorConnections] connections they accepted from it
  * @property {number} [machine] wall time, delayed, of the action on this machine's Node when the
  *   runtime is another (1 image, home case only)
  */
@@ -127,6 +150,12 @@ function median(values) {
 const fmtMs = (ms) => `${Math.round(ms).toLocaleString('en-US')} ms`
 /** @param {number} x */
 const fmtX = (x) => `${x.toFixed(2)} ×`
+/**
+ * The preflight against the undelayed twin, in brackets, when it was measured.
+ * @param {HappyFigures} f
+ */
+const atZero = (f) =>
+  f.inProcessUndelayed === undefined ? '' : ` (${fmtMs(f.inProcessUndelayed)} at 0 ms)`
 
 /**
  * The program's full path, or undefined when it is not on PATH.
@@ -311,6 +340,42 @@ async function measureStartup(work, floorPath, node) {
 }
 
 /**
+ * registry.redhat.io's imitation (registry and token service on one host, as today, and its blob
+ * host cdn01.quay.io), reached by its names through a CONNECT proxy, as a runner behind a corporate
+ * proxy reaches it. The latency is either `delayMs` on every answer (connections, tunnels and
+ * handshakes cost nothing) or `wireRttMs` per round trip on the wire between the client and the
+ * proxy (scripts/bench/delay-relay.mjs: the CONNECT, the TLS handshake and every request cost one
+ * round trip each).
+ * @param {import('./lib/tls.mjs').Certificates} tls
+ * @param {Record<string, string>} users
+ * @param {Record<string, { tags: string[] }>} repos
+ * @param {{ delayMs?: number, wireRttMs?: number }} latency
+ * @returns {Promise<Place>}
+ */
+async function startRedHat(tls, users, repos, { delayMs = 0, wireRttMs = 0 }) {
+  const imitation = await startRedHatRegistry({ tls, users, repos, delayMs })
+  const proxy = await startConnectProxy({ hosts: imitation.hosts })
+  const relay = wireRttMs
+    ? await startDelayRelay({ target: proxy.port, oneWayMs: wireRttMs / 2 })
+    : undefined
+  const proxyUrl = relay?.url ?? proxy.url
+  const servers = Object.values(imitation.servers)
+  return {
+    label: `registry.redhat.io${relay ? `, ${wireRttMs} ms round trips` : delayMs ? `, ${delayMs} ms per response` : ''}`,
+    registry: 'registry.redhat.io',
+    env: { HTTPS_PROXY: proxyUrl, https_proxy: proxyUrl },
+    realm: RHCC_REALM,
+    requests: () => imitation.requests.length,
+    connections: () => servers.reduce((sum, server) => sum + server.connections, 0),
+    close: async () => {
+      await relay?.close()
+      await proxy.close()
+      await imitation.close()
+    },
+  }
+}
+
+/**
  * @param {number} count
  * @returns {string[]} `repo:tag` for `count` distinct repositories
  */
@@ -318,24 +383,29 @@ const imageList = (count) =>
   Array.from({ length: count }, (_, i) => `bench/app-${String(i).padStart(3, '0')}:v${i}`)
 
 /**
- * 2. The happy path against the delayed fake registry and, alternately, against an undelayed twin
+ * 2 and 3. The happy path against a delayed registry and, alternately, against an undelayed twin
  * (which shows how much of the time is CPU rather than latency). Besides the wall time it keeps the
  * report's own durationMs: the preflight from its first request to the verdict, every request in
  * it and the start-up not, so that the start-up's jitter on a busy machine does not blur it. With
- * `floor`, each round also runs scripts/bench/requests-only.cjs for one image, right after the
- * action, in the same environment; with `machineNode`, the action for one image once more, on that
- * Node (this machine's, when the runtime is another).
- * @param {{ slow: Place, fast: Place }} places the same registry with and without the delay
+ * `floor`, each round also runs that script for one image, right after the action, in the same
+ * environment; with `machineNode`, the action for one image once more, on that Node (this
+ * machine's, when the runtime is another).
+ *
+ * Every run is checked for what the row says it measures: with `layers: false`, no layer path;
+ * with `layers: auto`, a layer path that passed at the blob host, past the registry's redirect.
+ * @param {{ slow: Place, fast?: Place }} places the registry with its latency and, when given, an
+ *   undelayed twin
  * @param {string} caPath
  * @param {number[]} counts numbers of images
- * @param {{ node: string, floor?: boolean, machineNode?: string }} options `node` runs the action
+ * @param {{ node: string, layers: 'false' | 'auto', floor?: string, machineNode?: string }} options
+ *   `node` runs the action; `layers` is the action's input
  * @returns {Promise<Map<number, HappyFigures>>}
  */
 async function measureHappyPath(
   { slow, fast },
   caPath,
   counts,
-  { node, floor = false, machineNode },
+  { node, layers, floor, machineNode },
 ) {
   /** @type {Map<number, Record<keyof HappyFigures, number[]>>} */
   const samples = new Map(
@@ -349,26 +419,35 @@ async function measureHappyPath(
         requests: [],
         connections: [],
         floor: [],
+        floorRequests: [],
+        floorConnections: [],
         machine: [],
       },
     ]),
   )
   /**
-   * The floor for one image: the same inputs and environment, the same requests, nothing else.
+   * The floor for one image: the same inputs and environment, nothing but its requests.
    * @param {Place} place
+   * @param {string} script
    */
-  const floorOnce = async (place) => {
+  const floorOnce = async (place, script) => {
+    const requestsBefore = place.requests()
+    const connectionsBefore = place.connections()
     const run = await runAction({
       node,
-      script: REQUESTS_FLOOR,
+      script,
       inputs: { username: USERNAME, password: SECRET, images: imageList(1)[0] },
       env: { ...actionEnv(caPath), ...place.env },
     })
     if (run.outputs.result !== 'ok')
       throw new BenchError(
-        `the requests-only floor (${place.label}): '${run.outputs.result}', not ok: ${run.stderr}`,
+        `the floor ${basename(script)} (${place.label}): '${run.outputs.result}', not ok: ${run.stderr}`,
       )
-    return run.durationMs
+    return {
+      ms: run.durationMs,
+      requests: place.requests() - requestsBefore,
+      connections: place.connections() - connectionsBefore,
+    }
   }
   /**
    * @param {Place} place
@@ -385,6 +464,7 @@ async function measureHappyPath(
         username: USERNAME,
         password: SECRET,
         images: imageList(n).join('\n'),
+        layers,
       },
       env: { ...actionEnv(caPath), ...place.env },
     })
@@ -392,6 +472,15 @@ async function measureHappyPath(
     if (run.outputs.result !== 'ok' || report?.images?.length !== n)
       throw new BenchError(
         `happy path (${place.label}) with ${n} image(s): result '${run.outputs.result}', not ok: ${run.outputs.message ?? run.stdout}`,
+      )
+    /** @type {{ id: string, hop: string, outcome: string }[]} */
+    const checks = report.checks
+    const blob = checks.find((c) => c.id === 'blob')
+    if (layers === 'false' && blob)
+      throw new BenchError(`happy path (${place.label}): layers: false, yet a layer path ran`)
+    if (layers === 'auto' && (blob?.outcome !== 'passed' || blob.hop !== 'blob-host'))
+      throw new BenchError(
+        `layer path (${place.label}): no layer path that passed at the blob host (${JSON.stringify(blob)})`,
       )
     return {
       ms: run.durationMs,
@@ -405,34 +494,37 @@ async function measureHappyPath(
   for (let round = -1; round < HAPPY_RUNS; round++) {
     for (const n of counts) {
       const delayed = await once(slow, n)
-      const undelayed = await once(fast, n)
-      const floorMs = floor && n === 1 ? await floorOnce(slow) : undefined
+      const undelayed = fast ? await once(fast, n) : undefined
+      const floorRun = floor && n === 1 ? await floorOnce(slow, floor) : undefined
       const machineMs = machineNode && n === 1 ? (await once(slow, 1, machineNode)).ms : undefined
       if (round < 0) continue
       const sample = /** @type {Record<keyof HappyFigures, number[]>} */ (samples.get(n))
       sample.wall.push(delayed.ms)
-      sample.undelayed.push(undelayed.ms)
       sample.inProcess.push(delayed.inProcess)
-      sample.inProcessUndelayed.push(undelayed.inProcess)
       sample.requests.push(delayed.requests)
       sample.connections.push(delayed.connections)
-      if (floorMs !== undefined) sample.floor.push(floorMs)
+      if (undelayed) {
+        sample.undelayed.push(undelayed.ms)
+        sample.inProcessUndelayed.push(undelayed.inProcess)
+      }
+      if (floorRun) {
+        sample.floor.push(floorRun.ms)
+        sample.floorRequests.push(floorRun.requests)
+        sample.floorConnections.push(floorRun.connections)
+      }
       if (machineMs !== undefined) sample.machine.push(machineMs)
     }
   }
   return new Map(
     [...samples].map(([n, s]) => [
       n,
-      {
-        wall: median(s.wall),
-        undelayed: median(s.undelayed),
-        inProcess: median(s.inProcess),
-        inProcessUndelayed: median(s.inProcessUndelayed),
-        requests: median(s.requests),
-        connections: median(s.connections),
-        ...(s.floor.length ? { floor: median(s.floor) } : {}),
-        ...(s.machine.length ? { machine: median(s.machine) } : {}),
-      },
+      /** @type {HappyFigures} */ (
+        Object.fromEntries(
+          Object.entries(s)
+            .filter(([, values]) => values.length)
+            .map(([key, values]) => [key, median(values)]),
+        )
+      ),
     ]),
   )
 }
@@ -578,6 +670,125 @@ function renderTable(rows) {
     .replace(/\s+$/gm, '')
 }
 
+/**
+ * `--timeline`: the layer path, every run traced (scripts/bench/trace.cjs preloaded): HAPPY_RUNS
+ * runs, after an unmeasured round, of the action and, for one image, of its floor, alternately.
+ * Prints the phases' medians side by side, and the run with the median wall time of each on a
+ * time axis. Three cases: one image at 50 ms per response and at 20 ms round trips, and two
+ * images of two repositories at 20 ms round trips, where the second repository's token request
+ * goes out beside the first image's manifest (the action alone: no floor for two images).
+ * @param {Runtime} runtime
+ */
+async function timeline(runtime) {
+  const work = await mkdtemp(join(tmpdir(), 'registry-auth-preflight-timeline-'))
+  /** @type {Place[]} */
+  const places = []
+  try {
+    const tls = await makeCertificates(work, { names: IMITATED_HOSTS })
+    const users = { [USERNAME]: SECRET }
+    const cases = [
+      { images: 1, latency: `${DELAY_MS} ms per response`, of: { delayMs: DELAY_MS } },
+      { images: 1, latency: `${WIRE_RTT_MS} ms round trips`, of: { wireRttMs: WIRE_RTT_MS } },
+      { images: 2, latency: `${WIRE_RTT_MS} ms round trips`, of: { wireRttMs: WIRE_RTT_MS } },
+    ]
+    /** @typedef {ReturnType<typeof phasesOf> & { wall: number }} Run */
+    /** @type {string[]} */
+    const out = []
+    for (const [c, { images, latency, of }] of cases.entries()) {
+      const list = imageList(images)
+      const repos = Object.fromEntries(
+        list.map((ref) => ref.split(':')).map(([r, t]) => [r, { tags: [t] }]),
+      )
+      const place = await startRedHat(tls, users, repos, of)
+      places.push(place)
+      const who = /** @type {('action' | 'floor')[]} */ (
+        images === 1 ? ['action', 'floor'] : ['action']
+      )
+      const title = `Layer path, ${images === 1 ? '1 image' : `${images} images of ${images} repositories`}, ${latency}`
+      progress(`timeline, ${title}: ${HAPPY_RUNS} traced runs of the ${who.join(' and of the ')}`)
+      /** @type {Record<string, { run: Run, events: import('./bench/timeline.mjs').TraceEvent[] }[]>} */
+      const runs = { action: [], floor: [] }
+      for (let round = -1; round < HAPPY_RUNS; round++) {
+        for (const w of who) {
+          const traceFile = join(work, `trace-${c}-${w}-${round}`)
+          const run = await runAction({
+            node: runtime.path,
+            script: w === 'floor' ? LAYERS_FLOOR : undefined,
+            inputs: {
+              username: USERNAME,
+              password: SECRET,
+              images: list.join('\n'),
+              layers: 'auto',
+            },
+            env: {
+              ...actionEnv(tls.caPath),
+              ...place.env,
+              NODE_OPTIONS: `--require=${TRACER}`,
+              BENCH_TRACE_FILE: traceFile,
+            },
+          })
+          if (run.outputs.result !== 'ok')
+            throw new BenchError(`timeline: the ${w} ended on '${run.outputs.result}', not ok`)
+          if (round < 0) continue
+          const events = readTrace(await readFile(traceFile, 'utf8'))
+          runs[w].push({ run: { ...phasesOf(events), wall: run.durationMs }, events })
+        }
+      }
+      /** @param {string} w @param {(p: Run) => number} pick */
+      const med = (w, pick) => median(runs[w].map((r) => pick(r.run)))
+      const unit = of.delayMs ?? WIRE_RTT_MS
+      /** @type {[string, (p: Run) => number, string][]} */
+      const rows = [
+        ['wall time (spawn → exit)', (p) => p.wall, 'ms'],
+        ["Node's start (→ first JavaScript)", (p) => p.boot, 'ms'],
+        ['start-up (first JavaScript → first socket)', (p) => p.startUp, 'ms'],
+        ['requests (first socket → last byte)', (p) => p.requests, 'ms'],
+        [`requests ÷ ${unit} ms`, (p) => p.requests / unit, ''],
+        ['finish (last byte → exit)', (p) => p.finish, 'ms'],
+        ['CPU time of the process', (p) => p.cpu, 'ms'],
+      ]
+      /** @param {number} x @param {string} u */
+      const fmt = (x, u) => `${x.toFixed(1)}${u ? ` ${u}` : ''}`
+      /** @param {string} w */
+      const counts = (w) =>
+        [med(w, (p) => p.requestCount), med(w, (p) => p.tunnels), med(w, (p) => p.handshakes)].join(
+          ', ',
+        )
+      const both = who.length === 2
+      out.push(
+        `### ${title}`,
+        '',
+        `| median of ${HAPPY_RUNS} traced runs | ${who.join(' | ')}${both ? ' | action − floor' : ''} |`,
+        `| --- | ${who.map(() => '---').join(' | ')}${both ? ' | ---' : ''} |`,
+        ...rows.map(([name, pick, u]) => {
+          const values = who.map((w) => med(w, pick))
+          const d = values[0] - values[1]
+          const difference = both ? ` | ${fmt(Math.abs(d) < 0.05 ? 0 : d, u)}` : ''
+          return `| ${name} | ${values.map((v) => fmt(v, u)).join(' | ')}${difference} |`
+        }),
+        `| requests, CONNECTs, TLS handshakes | ${who.map(counts).join(' | ')}${both ? ' |' : ''} |`,
+        '',
+      )
+      for (const w of who) {
+        const sorted = [...runs[w]].sort((a, b) => a.run.wall - b.run.wall)
+        const middle = sorted[Math.floor((sorted.length - 1) / 2)]
+        out.push(
+          `The ${w === 'action' ? 'action' : 'floor (scripts/bench/layer-path-only.cjs)'}, its run of median wall time (${middle.run.wall} ms); ms since the process's time origin:`,
+          '',
+          '```',
+          ...timelineLines(middle.events),
+          '```',
+          '',
+        )
+      }
+    }
+    console.log(out.join('\n'))
+  } finally {
+    await Promise.all(places.map((place) => place.close()))
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
 /** What to run when skopeo is missing. */
 function skopeoInstallHint() {
   const script = 'scripts/install-test-peers.sh'
@@ -588,17 +799,19 @@ function skopeoInstallHint() {
 async function main() {
   if (!existsSync(ACTION_PATH))
     throw new BenchError(`${ACTION_PATH} does not exist: run npm run build first.`)
-  const skopeo = which('skopeo')
-  if (!skopeo)
-    throw new BenchError(
-      `skopeo is not on PATH; the bench compares the action with it. Install it: ${skopeoInstallHint()}`,
-    )
-  const curl = which('curl')
-  if (!curl) throw new BenchError('curl is not on PATH. Install it: sudo apt-get install -y curl')
   if (!which('openssl'))
     throw new BenchError(
       'openssl is not on PATH (it makes the throwaway CA): apt-get install openssl',
     )
+  const onlyTimeline = process.argv.includes('--timeline')
+  const skopeo = which('skopeo')
+  if (!skopeo && !onlyTimeline)
+    throw new BenchError(
+      `skopeo is not on PATH; the bench compares the action with it. Install it: ${skopeoInstallHint()}`,
+    )
+  const curl = which('curl')
+  if (!curl && !onlyTimeline)
+    throw new BenchError('curl is not on PATH. Install it: sudo apt-get install -y curl')
 
   const runtime = await actionRuntime()
   if (runtime.declaredMissing)
@@ -609,6 +822,8 @@ async function main() {
     progress(
       `the action and its floors run on ${runtime.version}, action.yml's ${runtime.declared}`,
     )
+  if (onlyTimeline) return timeline(runtime)
+  if (!skopeo || !curl) return // checked above; this tells the type checker
   // This machine's Node too, for one figure, when the action's runtime is another.
   const machineNode = runtime.path === process.execPath ? undefined : process.execPath
 
@@ -632,30 +847,10 @@ async function main() {
     const tags = imageList(Math.max(...IMAGE_COUNTS)).map((ref) => ref.split(':'))
     const users = { [USERNAME]: SECRET }
 
-    /**
-     * registry.redhat.io's imitation (registry and token service on one host, as today), reached
-     * by its name through a CONNECT proxy, as a runner behind a corporate proxy reaches it.
-     * @param {number} delayMs
-     * @returns {Promise<Place>}
-     */
-    const redHat = async (delayMs) => {
-      const repos = Object.fromEntries(tags.map(([repo, tag]) => [repo, { tags: [tag] }]))
-      const imitation = await startRedHatRegistry({ tls, users, repos, delayMs })
-      const proxy = await startConnectProxy({ hosts: imitation.hosts })
-      const servers = Object.values(imitation.servers)
-      /** @type {Place} */
-      const place = {
-        label: 'registry.redhat.io',
-        registry: 'registry.redhat.io',
-        env: { HTTPS_PROXY: proxy.url, https_proxy: proxy.url },
-        realm: RHCC_REALM,
-        requests: () => imitation.requests.length,
-        connections: () => servers.reduce((sum, server) => sum + server.connections, 0),
-        close: async () => {
-          await proxy.close()
-          await imitation.close()
-        },
-      }
+    const repos = Object.fromEntries(tags.map(([repo, tag]) => [repo, { tags: [tag] }]))
+    /** @param {{ delayMs?: number, wireRttMs?: number }} latency */
+    const redHat = async (latency) => {
+      const place = await startRedHat(tls, users, repos, latency)
       places.push(place)
       return place
     }
@@ -681,20 +876,44 @@ async function main() {
       places.push(place)
       return place
     }
-    const home = { slow: await redHat(DELAY_MS), fast: await redHat(0) }
+    const home = { slow: await redHat({ delayMs: DELAY_MS }), fast: await redHat({}) }
     const other = { slow: await anyRegistry(DELAY_MS), fast: await anyRegistry(0) }
+    const wire = { slow: await redHat({ wireRttMs: WIRE_RTT_MS }) }
 
     progress(
-      `happy path: ${IMAGE_COUNTS.join(', ')} images, ${HAPPY_RUNS} runs each at ${DELAY_MS} ms and at 0 ms per response`,
+      `happy path, layers: false: ${IMAGE_COUNTS.join(', ')} images, ${HAPPY_RUNS} runs each at ${DELAY_MS} ms and at 0 ms per response`,
     )
     const happy = await measureHappyPath(home, tls.caPath, IMAGE_COUNTS, {
       node: runtime.path,
-      floor: true,
+      layers: 'false',
+      floor: REQUESTS_FLOOR,
       machineNode,
     })
     progress(`happy path, a registry reached by address: 1 image, ${HAPPY_RUNS} runs`)
     const discovered = /** @type {HappyFigures} */ (
-      (await measureHappyPath(other, tls.caPath, [1], { node: runtime.path })).get(1)
+      (await measureHappyPath(other, tls.caPath, [1], { node: runtime.path, layers: 'false' })).get(
+        1,
+      )
+    )
+    progress(
+      `layer path, layers: auto: ${LAYER_COUNTS.join(' and ')} images, ${HAPPY_RUNS} runs each at ${DELAY_MS} ms and at 0 ms per response`,
+    )
+    const layered = await measureHappyPath(home, tls.caPath, LAYER_COUNTS, {
+      node: runtime.path,
+      layers: 'auto',
+      floor: LAYERS_FLOOR,
+    })
+    progress(
+      `layer path, layers: auto: 1 image, ${HAPPY_RUNS} runs at ${WIRE_RTT_MS} ms round trips`,
+    )
+    const wired = /** @type {HappyFigures} */ (
+      (
+        await measureHappyPath(wire, tls.caPath, [1], {
+          node: runtime.path,
+          layers: 'auto',
+          floor: LAYERS_FLOOR,
+        })
+      ).get(1)
     )
 
     // Peers get a clean environment too: no developer's proxy or registry credentials.
@@ -717,6 +936,8 @@ async function main() {
 
     /** @param {number} n */
     const figures = (n) => /** @type {HappyFigures} */ (happy.get(n))
+    /** @param {number} n */
+    const layers = (n) => /** @type {HappyFigures} */ (layered.get(n))
     /** @param {number} n */
     const preflight = (n) => figures(n).inProcess
     const [one, many] = [Math.min(...IMAGE_COUNTS), Math.max(...IMAGE_COUNTS)]
@@ -745,7 +966,7 @@ async function main() {
         ratio: `${fmtX(actionSize.size / floorSize.size)} libraries (${Math.round(floorSize.size / 1024)} KiB)`,
       },
       {
-        figure: `**2. Happy path**, registry.redhat.io through a proxy, ${DELAY_MS} ms per response`,
+        figure: `**2. Happy path**, manifests only (\`layers: false\`), registry.redhat.io through a proxy, ${DELAY_MS} ms per response`,
         value: '',
       },
       ...IMAGE_COUNTS.flatMap((n) => {
@@ -765,7 +986,7 @@ async function main() {
           },
           {
             figure: `${nImages(n)}: preflight`,
-            value: `${fmtMs(f.inProcess)} (${fmtMs(f.inProcessUndelayed)} at 0 ms)`,
+            value: `${fmtMs(f.inProcess)}${atZero(f)}`,
             ratio: `${(f.inProcess / DELAY_MS).toFixed(1)} × ${DELAY_MS} ms`,
           },
           {
@@ -806,10 +1027,57 @@ async function main() {
       },
       {
         figure: '1 image, a registry reached by address: preflight',
-        value: `${fmtMs(discovered.inProcess)} (${fmtMs(discovered.inProcessUndelayed)} at 0 ms)`,
+        value: `${fmtMs(discovered.inProcess)}${atZero(discovered)}`,
         ratio: `${(discovered.inProcess / DELAY_MS).toFixed(1)} × ${DELAY_MS} ms`,
       },
-      { figure: `**3. Peers**, same servers, ${DELAY_MS} ms per response`, value: '' },
+      {
+        figure: `**3. Layer path** (\`layers: auto\`, the default), registry.redhat.io and its blob host ${QUAY_CDN} through a proxy`,
+        value: '',
+      },
+      ...[
+        { f: layers(one), latency: `${DELAY_MS} ms per response`, unit: DELAY_MS },
+        { f: wired, latency: `${WIRE_RTT_MS} ms round trips`, unit: WIRE_RTT_MS },
+      ].flatMap(({ f, latency, unit }) => {
+        const floorMs = /** @type {number} */ (f.floor)
+        return /** @type {Row[]} */ ([
+          {
+            figure: `1 image, ${latency}: wall time`,
+            value: fmtMs(f.wall),
+            target: `≤ ${TARGET.layersVsFloor} × floor`,
+            ratio: `${fmtX(f.wall / floorMs)} floor; ${(f.wall / unit).toFixed(1)} × ${unit} ms`,
+            pass: f.wall <= TARGET.layersVsFloor * floorMs,
+          },
+          {
+            figure: `1 image, ${latency}: the fewest requests by \`node:https\` alone (floor)`,
+            value: fmtMs(floorMs),
+            ratio: `${(floorMs / unit).toFixed(1)} × ${unit} ms`,
+          },
+          {
+            figure: `1 image, ${latency}: preflight`,
+            value: `${fmtMs(f.inProcess)}${atZero(f)}`,
+            ratio: `${(f.inProcess / unit).toFixed(1)} × ${unit} ms`,
+          },
+          {
+            figure: `1 image, ${latency}: requests, TLS connections`,
+            value: `${f.requests}, ${f.connections} (floor: ${f.floorRequests}, ${f.floorConnections})`,
+          },
+        ])
+      }),
+      {
+        figure: `${many} images, ${DELAY_MS} ms per response: wall time`,
+        value: fmtMs(layers(many).wall),
+        ratio: `${fmtX(layers(many).wall / layers(one).wall)} 1 image; ${fmtX(layers(many).wall / figures(many).wall)} \`layers: false\``,
+      },
+      {
+        figure: `${many} images, ${DELAY_MS} ms per response: preflight`,
+        value: `${fmtMs(layers(many).inProcess)}${atZero(layers(many))}`,
+        ratio: `${(layers(many).inProcess / DELAY_MS).toFixed(1)} × ${DELAY_MS} ms`,
+      },
+      {
+        figure: `${many} images: requests, TLS connections`,
+        value: `${layers(many).requests}, ${layers(many).connections}`,
+      },
+      { figure: `**4. Peers**, same servers, ${DELAY_MS} ms per response`, value: '' },
       ...IMAGE_COUNTS.map((n) => {
         const ms = skopeoTimes.get(n) ?? NaN
         const speedup = ms / figures(n).wall
@@ -830,7 +1098,7 @@ async function main() {
         value: fmtMs(curlMs),
         ratio: `${fmtX(curlMs / figures(one).wall)} the action`,
       },
-      { figure: `**4. Black hole**, timeout ${BLACK_HOLE_TIMEOUT_S} s, retries 0`, value: '' },
+      { figure: `**5. Black hole**, timeout ${BLACK_HOLE_TIMEOUT_S} s, retries 0`, value: '' },
       {
         figure: 'time to the verdict (`timeout`)',
         value: fmtMs(hole.ms),
@@ -845,7 +1113,7 @@ async function main() {
     const lines = [
       renderTable(rows),
       '',
-      `Medians of ${STARTUP_RUNS} runs (start-up) and ${HAPPY_RUNS} (happy path), each after one unmeasured round, and ${RUNS} (the rest). ` +
+      `Medians of ${STARTUP_RUNS} runs (start-up) and ${HAPPY_RUNS} (happy path and layer path), each after one unmeasured round, and ${RUNS} (the rest). ` +
         `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${skopeoVersion}, ${curlVersion}. ` +
         `The bench took ${Math.round((performance.now() - benchStarted) / 1000)} s; ` +
         `load average ${loadAtStart.toFixed(1)} at its start and ${loadavg()[0].toFixed(1)} at its end (a busy machine blurs the figures).`,
@@ -862,11 +1130,14 @@ async function main() {
       `- Preflight: the report's own durationMs, from the first request to the verdict, start-up excluded; ` +
         `in brackets the same against a twin of the fake that does not delay (run alternately), the part that is CPU, not latency. ` +
         `The targets are on the wall time, as the issue defines them; the preflight figures show where that time goes.`,
-      '- Happy path: the imitation of registry.redhat.io (registry and token service on one host, as today), reached by its name through a loopback CONNECT proxy (HTTPS_PROXY), the action with its default registry; the last two rows run the same software on 127.0.0.1:<port>, a registry whose token service only its challenge names, so the token request must wait for it.',
+      '- Happy path: the imitation of registry.redhat.io (registry and token service on one host, as today), reached by its name through a loopback CONNECT proxy (HTTPS_PROXY), the action with its default registry and layers: false (a HEAD of each manifest); the last two rows run the same software on 127.0.0.1:<port>, a registry whose token service only its challenge names, so the token request must wait for it.',
       "- The same requests by node:https alone: scripts/bench/requests-only.cjs, run like the action and right after it in each round: the four requests of one image, in the same two waves, through the same proxy, and nothing else. What Node itself needs for this work here; the action's time above it is its own.",
-      '- TLS connections: connections the delayed servers accepted in one run, each a TLS handshake.',
+      `- Layer path: layers: auto, the default, on the same imitation: the index (a GET), the platform's manifest, the config blob (Range: bytes=0-0), the registry's 302 to ${QUAY_CDN} and the blob there, through the same proxy (a new tunnel and a new TLS handshake). ` +
+        `Its floor, scripts/bench/layer-path-only.cjs, run right after the action in each round, makes the fewest requests for the same answer: the challenge and the token side by side, then the index, the platform's manifest, the blob and its redirect; not the action's authenticated GET /v2/, which goes beside the index. ` +
+        `${DELAY_MS} ms per response delays every answer and nothing else; ${WIRE_RTT_MS} ms round trips delays every byte on the wire between the client and the proxy by half that, each way (scripts/bench/delay-relay.mjs, servers undelayed), so that a CONNECT and a TLS handshake cost a round trip each, as on a network.`,
+      "- TLS connections: connections the servers accepted in one run (the registry's and, on the layer path, the blob host's), each a TLS handshake.",
       `- skopeo runs once per image, one process after another, as a pipeline step checking N images would. ` +
-        `--raw reads the manifest as the action does, without resolving the index to a platform manifest (which the fake does not serve).`,
+        `--raw reads what the tag names (the index) and stops there: the work of the action with layers: false, the rows of section 2 it is compared with.`,
       '- curl: the two requests of the KB, one process each, with --cacert.',
       '',
       missed.length
