@@ -6010,25 +6010,29 @@ function askHelper(helper, server, timeoutMs, onSecret) {
 }
 
 ;// CONCATENATED MODULE: ./src/core/limiter.ts
-/** Runs at most `size` tasks at once; the others wait for a place, first come, first served. */
+/**
+ * Runs at most `size` tasks at once; the others wait for a place, first come, first served, except
+ * that urgent tasks (the layer path's hops, which the end of a run waits for) go ahead of the rest.
+ */
 class Limiter {
     size;
     running = 0;
     queue = [];
+    urgent = [];
     constructor(size) {
         this.size = size;
     }
-    async run(task) {
+    async run(task, urgent = false) {
         if (this.running < this.size)
             this.running++;
         // The task that finishes hands its place straight to the first in the queue.
         else
-            await new Promise((resolve) => this.queue.push(resolve));
+            await new Promise((resolve) => (urgent ? this.urgent : this.queue).push(resolve));
         try {
             return await task();
         }
         finally {
-            const next = this.queue.shift();
+            const next = this.urgent.shift() ?? this.queue.shift();
             if (next)
                 next();
             else
@@ -6102,7 +6106,7 @@ class RunContext {
     async send(request, options = {}) {
         if (!options.speculative)
             this.use(request.url);
-        const exchange = await this.limiter.run(() => this.transport.send(request, options.retries ?? this.config.retries));
+        const exchange = await this.limiter.run(() => this.transport.send(request, options.retries ?? this.config.retries), options.urgent);
         if (exchange.answer && options.secretsIn)
             for (const secret of options.secretsIn(exchange.answer.body))
                 this.deps.onSecret(secret);
@@ -7377,6 +7381,7 @@ async function layerPath(scope, image, probe) {
     }
     const blob = await fetchBlob(scope, image, target.digest, probe.authorization, {
         whole: target.platformUnknown,
+        urgent: true,
     });
     Object.assign(check, blob.check, { ms: ctx.deps.now() - started });
     if (check.outcome === 'passed' && target.platformUnknown) {
@@ -7392,6 +7397,7 @@ async function layerPath(scope, image, probe) {
 async function checkConfigPlatform(scope, image, probe) {
     const blob = await fetchBlob(scope, image, probe.target.digest, probe.authorization, {
         whole: true,
+        urgent: false,
     });
     if (blob.check.outcome === 'passed')
         warnOnPlatform(scope, image, blob.exchange);
@@ -7411,13 +7417,14 @@ function warnOnPlatform(scope, image, exchange) {
 /** The manifest an index names for the platform: read for its config blob. */
 async function platformManifest(scope, image, digest, authorization) {
     const name = formatImageRef(image);
+    // The layer path is what the run waits for last: its hops go ahead of other images' checks.
     const exchange = await scope.ctx.send({
         method: 'GET',
         url: manifestUrl(image, digest),
         authorization,
         accept: MANIFEST_ACCEPT,
         bodyLimit: MANIFEST_LIMIT,
-    });
+    }, { urgent: true });
     const answer = exchange.answer;
     if (!answer)
         return networkFinding(exchange.error, 'registry', image.registry);
@@ -7447,7 +7454,7 @@ async function fetchBlob(scope, image, digest, authorization, options) {
         range: options.whole ? undefined : 'bytes=0-0',
         // A server that ignores Range sends the whole blob: a few bytes are enough to know it comes.
         bodyLimit: options.whole ? CONFIG_LIMIT : 1024,
-    });
+    }, { urgent: options.urgent });
     // The hop that answered (or failed) last: the registry, or the host it redirected to.
     const atRegistry = exchange.url.host === url.host;
     const hop = atRegistry ? 'registry' : 'blob-host';

@@ -57,6 +57,7 @@ export async function layerPath(
   }
   const blob = await fetchBlob(scope, image, target.digest, probe.authorization, {
     whole: target.platformUnknown,
+    urgent: true,
   })
   Object.assign(check, blob.check, { ms: ctx.deps.now() - started })
   if (check.outcome === 'passed' && target.platformUnknown) {
@@ -77,6 +78,7 @@ export async function checkConfigPlatform(
 ): Promise<void> {
   const blob = await fetchBlob(scope, image, probe.target.digest, probe.authorization, {
     whole: true,
+    urgent: false,
   })
   if (blob.check.outcome === 'passed') warnOnPlatform(scope, image, blob.exchange)
   else
@@ -104,13 +106,17 @@ async function platformManifest(
   authorization: string | undefined,
 ): Promise<(LayerTarget & { kind: 'config' }) | Finding> {
   const name = formatImageRef(image)
-  const exchange = await scope.ctx.send({
-    method: 'GET',
-    url: manifestUrl(image, digest),
-    authorization,
-    accept: MANIFEST_ACCEPT,
-    bodyLimit: MANIFEST_LIMIT,
-  })
+  // The layer path is what the run waits for last: its hops go ahead of other images' checks.
+  const exchange = await scope.ctx.send(
+    {
+      method: 'GET',
+      url: manifestUrl(image, digest),
+      authorization,
+      accept: MANIFEST_ACCEPT,
+      bodyLimit: MANIFEST_LIMIT,
+    },
+    { urgent: true },
+  )
   const answer = exchange.answer
   if (!answer) return networkFinding(exchange.error!, 'registry', image.registry)
   if (answer.status !== 200) {
@@ -144,17 +150,20 @@ async function fetchBlob(
   image: ImageRef,
   digest: string,
   authorization: string | undefined,
-  options: { whole: boolean },
+  options: { whole: boolean; urgent: boolean },
 ): Promise<{ check: Check; exchange: Exchange }> {
   const url = new URL(`https://${image.registry}/v2/${image.repository}/blobs/${digest}`)
-  const exchange = await scope.ctx.send({
-    method: 'GET',
-    url,
-    authorization,
-    range: options.whole ? undefined : 'bytes=0-0',
-    // A server that ignores Range sends the whole blob: a few bytes are enough to know it comes.
-    bodyLimit: options.whole ? CONFIG_LIMIT : 1024,
-  })
+  const exchange = await scope.ctx.send(
+    {
+      method: 'GET',
+      url,
+      authorization,
+      range: options.whole ? undefined : 'bytes=0-0',
+      // A server that ignores Range sends the whole blob: a few bytes are enough to know it comes.
+      bodyLimit: options.whole ? CONFIG_LIMIT : 1024,
+    },
+    { urgent: options.urgent },
+  )
   // The hop that answered (or failed) last: the registry, or the host it redirected to.
   const atRegistry = exchange.url.host === url.host
   const hop: Hop = atRegistry ? 'registry' : 'blob-host'

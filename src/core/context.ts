@@ -91,6 +91,8 @@ export interface SendOptions {
    * used only once `adopt()` says so.
    */
   speculative?: boolean
+  /** Ahead of the queue: the layer path's hops, which the end of the run waits for. */
+  urgent?: boolean
 }
 
 export type RouteRecord = { host: string; via: Route['via']; reason: string }
@@ -149,8 +151,9 @@ export class RunContext {
   /** One request through the limiter and the transport, logged, its hosts recorded. */
   async send(request: HttpRequest, options: SendOptions = {}): Promise<Exchange> {
     if (!options.speculative) this.use(request.url)
-    const exchange = await this.limiter.run(() =>
-      this.transport.send(request, options.retries ?? this.config.retries),
+    const exchange = await this.limiter.run(
+      () => this.transport.send(request, options.retries ?? this.config.retries),
+      options.urgent,
     )
     if (exchange.answer && options.secretsIn)
       for (const secret of options.secretsIn(exchange.answer.body)) this.deps.onSecret(secret)
