@@ -187,6 +187,17 @@ async function actionRuntime() {
   const declared = /^\s*using:\s*['"]?(node(\d+))/m.exec(yml)
   if (!declared) throw new BenchError('action.yml names no node runtime (runs.using)')
   const path = join(ROOT, '.peers', declared[1], 'bin', 'node')
+  if (!existsSync(path)) {
+    // Fetched here, the first time the bench runs, rather than by the tests' install command:
+    // only the bench needs it (about 50 MB from the npm registry; no root). A failure is not
+    // fatal: the bench then runs on this machine's Node and says so.
+    progress(`${declared[1]} is not in .peers/: fetching it (bash scripts/install-runner-node.sh)`)
+    try {
+      await promisify(execFile)('bash', [join(ROOT, 'scripts', 'install-runner-node.sh')])
+    } catch {
+      progress(`fetching ${declared[1]} failed`)
+    }
+  }
   if (existsSync(path)) {
     const { stdout } = await promisify(execFile)(path, ['--version'])
     const version = stdout.trim()

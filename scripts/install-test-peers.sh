@@ -7,15 +7,11 @@
 #   chromium         Debian's browser, in which __tests__/render.test.ts renders job summaries
 #                    (playwright-core drives it; no browser is ever downloaded) and
 #                    scripts/screenshots.mjs takes the README's pictures; with a colour emoji font
-# and, through install-runner-node.sh, the Node that action.yml names, which `npm run bench` runs the
-# action on (from the npm registry, into .peers/; no root needed).
 # Idempotent and quick once they are there: nothing is downloaded unless a command is missing.
 # The Debian packages start system services of their own; this script stops and disables them,
 # so that the tests' own instances are the only ones (nothing stays on 3128 or 5000).
 # Debian or Ubuntu; as root, or as a user who may use sudo.
 set -euo pipefail
-
-bash "$(dirname "$0")/install-runner-node.sh"
 
 # command → package
 declare -A PACKAGE=(
