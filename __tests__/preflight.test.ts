@@ -3,9 +3,8 @@
  * timeouts, proxies, the built action) is tested against real servers in action.test.ts.
  */
 import nock from 'nock'
-import { preflight, type PreflightConfig, type PreflightDeps } from '../src/preflight.js'
-import { parseImageRef } from '../src/reference.js'
-import type { Report } from '../src/report.js'
+import type { PreflightConfig } from '../src/preflight.js'
+import { runCore, type CoreRun } from './support/core.js'
 
 const REGISTRY = 'registry.redhat.io'
 const BASE = `https://${REGISTRY}`
@@ -20,40 +19,25 @@ const API = {
   'Content-Type': 'application/json',
 }
 
-interface Run {
-  report: Report
-  secrets: string[]
-  debug: string[]
-  sleeps: number[]
-}
+type Run = CoreRun
 
-async function run(overrides: Partial<PreflightConfig> = {}, images: string[] = []): Promise<Run> {
-  const secrets: string[] = []
-  const debug: string[] = []
-  const sleeps: number[] = []
-  const registry = overrides.registry ?? REGISTRY
-  const config: PreflightConfig = {
-    registry,
-    credentials: { username: USER, password: PASSWORD },
-    images: images.map((i) => parseImageRef(i, registry)),
-    proxy: { source: 'none', schemeAssumed: false, noProxy: [] },
-    timeoutMs: 5000,
-    retries: 2,
-    // Manifests by HEAD, as these scripts expect; the layer path has tests of its own.
-    platforms: { kind: 'any' },
-    layers: 'false',
-    ...overrides,
-  }
-  const deps: PreflightDeps = {
-    onSecret: (s) => secrets.push(s),
-    debug: (m) => debug.push(m),
-    sleep: async (ms) => void sleeps.push(ms),
-    now: () => Date.now(),
-    userAgent: 'test',
-    concurrency: 4,
-  }
-  const report = await preflight(config, deps)
-  return { report, secrets, debug, sleeps }
+function run(overrides: Partial<PreflightConfig> = {}, images: string[] = []): Promise<Run> {
+  const { images: _images, ...rest } = overrides
+  void _images
+  return runCore(
+    {
+      registry: REGISTRY,
+      credentials: { username: USER, password: PASSWORD },
+      proxy: { source: 'none', schemeAssumed: false, noProxy: [] },
+      timeoutMs: 5000,
+      retries: 2,
+      // Manifests by HEAD, as these scripts expect; the layer path has tests of its own.
+      platforms: { kind: 'any' },
+      layers: 'false',
+      ...rest,
+    },
+    images,
+  )
 }
 
 /** No secret in the report or the debug log: the properties every test checks. */

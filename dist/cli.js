@@ -5283,8 +5283,7 @@ async function platformManifest(scope, image, digest, authorization) {
     if (!answer)
         return networkFinding(exchange.error, 'registry', image.registry);
     if (answer.status !== 200) {
-        return (refusalFinding(answer, image.registry, name, presented(authorization), scope.refusalContext) ??
-            statusFinding(answer, 'registry', image.registry, exchange.retryNote) ?? {
+        return registryRefusal(scope, image, exchange, authorization, {
             code: answer.status === 404 ? 'image-not-found' : 'unexpected-response',
             detail: `${image.registry} answered HTTP ${answer.status} for the platform manifest ${digest} of ${name}, which its index names`,
         });
@@ -5341,17 +5340,15 @@ function blobRefusal(scope, image, status, exchange, atRegistry, host, authoriza
     const answer = exchange.answer;
     const name = formatImageRef(image);
     if (atRegistry) {
-        return (refusalFinding(answer, image.registry, name, presented(authorization), scope.refusalContext) ??
-            (status === 404
-                ? {
-                    code: 'image-not-found',
-                    detail: `${image.registry} has the manifest of ${name} but not its config blob (HTTP 404)`,
-                }
-                : undefined) ??
-            statusFinding(answer, 'registry', image.registry, exchange.retryNote) ?? {
-            code: 'unexpected-response',
-            detail: `${image.registry} answered HTTP ${status} for a blob of ${name}`,
-        });
+        return registryRefusal(scope, image, exchange, authorization, status === 404
+            ? {
+                code: 'image-not-found',
+                detail: `${image.registry} has the manifest of ${name} but not its config blob (HTTP 404)`,
+            }
+            : {
+                code: 'unexpected-response',
+                detail: `${image.registry} answered HTTP ${status} for a blob of ${name}`,
+            });
     }
     const finding = status === 401 || status === 403
         ? {
@@ -5366,6 +5363,17 @@ function blobRefusal(scope, image, status, exchange, atRegistry, host, authoriza
                     detail: `the blob host ${host} answered HTTP ${status} for a layer of ${name}`,
                 }));
     return withRedirect(finding, false, image.registry);
+}
+/**
+ * The registry's answer other than success for what an image needs: a refusal read with what was
+ * presented, a status that means the same everywhere, or else `otherwise`.
+ */
+function registryRefusal(scope, image, exchange, authorization, otherwise) {
+    const answer = exchange.answer;
+    const name = formatImageRef(image);
+    return (refusalFinding(answer, image.registry, name, presented(authorization), scope.refusalContext) ??
+        statusFinding(answer, 'registry', image.registry, exchange.retryNote) ??
+        otherwise);
 }
 /** Says that the host was reached by the registry's redirect: the user never named it. */
 function withRedirect(finding, atRegistry, registry) {

@@ -120,20 +120,12 @@ async function platformManifest(
   const answer = exchange.answer
   if (!answer) return networkFinding(exchange.error!, 'registry', image.registry)
   if (answer.status !== 200) {
-    return (
-      refusalFinding(
-        answer,
-        image.registry,
-        name,
-        presented(authorization),
-        scope.refusalContext,
-      ) ??
-      statusFinding(answer, 'registry', image.registry, exchange.retryNote) ?? {
-        code: answer.status === 404 ? 'image-not-found' : 'unexpected-response',
-        detail: `${image.registry} answered HTTP ${answer.status} for the platform manifest ${digest} of ${name}, which its index names`,
-      }
-    )
+    return registryRefusal(scope, image, exchange, authorization, {
+      code: answer.status === 404 ? 'image-not-found' : 'unexpected-response',
+      detail: `${image.registry} answered HTTP ${answer.status} for the platform manifest ${digest} of ${name}, which its index names`,
+    })
   }
+
   const manifest = parseManifest(answer.body, undefined)
   if (manifest.kind !== 'manifest') {
     return {
@@ -204,26 +196,23 @@ function blobRefusal(
   const answer = exchange.answer!
   const name = formatImageRef(image)
   if (atRegistry) {
-    return (
-      refusalFinding(
-        answer,
-        image.registry,
-        name,
-        presented(authorization),
-        scope.refusalContext,
-      ) ??
-      (status === 404
+    return registryRefusal(
+      scope,
+      image,
+      exchange,
+      authorization,
+      status === 404
         ? {
             code: 'image-not-found',
             detail: `${image.registry} has the manifest of ${name} but not its config blob (HTTP 404)`,
           }
-        : undefined) ??
-      statusFinding(answer, 'registry', image.registry, exchange.retryNote) ?? {
-        code: 'unexpected-response',
-        detail: `${image.registry} answered HTTP ${status} for a blob of ${name}`,
-      }
+        : {
+            code: 'unexpected-response',
+            detail: `${image.registry} answered HTTP ${status} for a blob of ${name}`,
+          },
     )
   }
+
   const finding: Finding =
     status === 401 || status === 403
       ? {
@@ -238,6 +227,26 @@ function blobRefusal(
               detail: `the blob host ${host} answered HTTP ${status} for a layer of ${name}`,
             }))
   return withRedirect(finding, false, image.registry)
+}
+
+/**
+ * The registry's answer other than success for what an image needs: a refusal read with what was
+ * presented, a status that means the same everywhere, or else `otherwise`.
+ */
+function registryRefusal(
+  scope: RegistryScope,
+  image: ImageRef,
+  exchange: Exchange,
+  authorization: string | undefined,
+  otherwise: Finding,
+): Finding {
+  const answer = exchange.answer!
+  const name = formatImageRef(image)
+  return (
+    refusalFinding(answer, image.registry, name, presented(authorization), scope.refusalContext) ??
+    statusFinding(answer, 'registry', image.registry, exchange.retryNote) ??
+    otherwise
+  )
 }
 
 /** Says that the host was reached by the registry's redirect: the user never named it. */
