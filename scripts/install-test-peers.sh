@@ -24,6 +24,12 @@ declare -A PACKAGE=(
 # Debian installs squid's helpers outside PATH; the tests need this one for proxy credentials.
 NCSA_HELPER=/usr/lib/squid/basic_ncsa_auth
 
+# A browser already on the machine can stand in for Debian's chromium (GitHub's Ubuntu runners
+# have Google Chrome, and Ubuntu ships chromium only as a snap): name it in CHROMIUM_PATH.
+if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then
+  unset 'PACKAGE[chromium]'
+fi
+
 missing=()
 for cmd in "${!PACKAGE[@]}"; do
   if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ] && ! [ -x "/usr/bin/$cmd" ]; then
