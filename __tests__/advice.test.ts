@@ -37,9 +37,9 @@ function refusedToken(registry: string, tokenHost: string, finding: Finding): Re
     registry,
     auth: { ...base.auth, realm: `https://${tokenHost}/token` },
     checks: [
-      check('ping', { host: registry }),
-      check('token', { host: tokenHost, request: 'GET /token', status: 401 }, finding),
-      check('registry', { host: registry, outcome: 'skipped', status: undefined }),
+      check('ping', { host: registry, registry }),
+      check('token', { host: tokenHost, request: 'GET /token', status: 401, registry }, finding),
+      check('registry', { host: registry, outcome: 'skipped', status: undefined, registry }),
     ],
     images: [skippedImage(0, { registry })],
   })
@@ -52,7 +52,10 @@ function refusedImage(registry: string, finding: Finding, credentials = true): R
     ...base,
     registry,
     auth: { ...base.auth, credentials: credentials ? 'given' : 'anonymous', realm: undefined },
-    checks: [check('ping', { host: registry }), check('registry', { host: registry })],
+    checks: [
+      check('ping', { host: registry, registry }),
+      check('registry', { host: registry, registry }),
+    ],
     images: [failedImage(0, finding, { registry, status: 401 })],
   })
 }

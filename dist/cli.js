@@ -606,6 +606,25 @@ function ipToBigInt(ip, family) {
  * Text that goes into a line a person reads: a user's value quoted back in an error, and text a
  * server sent. Both are bounded, one line, free of control characters and of credentials.
  */
+// Control characters, line and paragraph separators, zero-width and bidirectional controls.
+const INVISIBLE = 
+// eslint-disable-next-line no-control-regex
+/[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]+/g;
+/** One line: invisible characters as one space, runs of white space as one, at most `max` long. */
+function oneLine(text, max = 300) {
+    const line = text
+        .slice(0, max * 4)
+        .replace(INVISIBLE, ' ')
+        .replace(/\s+/g, ' ')
+        .trim();
+    return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+/** Control characters shown as `\xNN`: a value quoted whole, on one line, with nothing hidden. */
+function escapeControls(text) {
+    return text.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
 /**
  * A user's value quoted back in an error or warning: one line, short, control characters shown
  * as \xNN, and the userinfo of anything shaped like a URL with credentials blanked, since a value
@@ -616,9 +635,7 @@ function quote(value, max = 80) {
     const head = value.slice(0, max * 4);
     const redacted = redactUserinfo(head);
     const shown = redacted.length > max || value.length > head.length ? `${redacted.slice(0, max)}…` : redacted;
-    return shown.replace(
-    // eslint-disable-next-line no-control-regex
-    /[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    return escapeControls(shown);
 }
 /**
  * Blanks the userinfo of every URL-like word: `scheme://user:pass@host` and `user:pass@host`.
@@ -669,12 +686,7 @@ class Scrubber {
     }
     /** Server text made safe to show: secrets replaced by `***`, one line, at most `max` characters. */
     serverText(text, max = SERVER_TEXT_LIMIT) {
-        const clean = redactUserinfo(this.redact(text))
-            // eslint-disable-next-line no-control-regex
-            .replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]+/g, ' ')
-            .replace(/\s+/g, ' ')
-            .trim();
-        return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+        return oneLine(redactUserinfo(this.redact(text)), max);
     }
 }
 function encodings(secret) {
@@ -1602,7 +1614,7 @@ function decisiveFailure(report) {
             finding: check.finding,
             hop: check.atProxy ? 'proxy' : check.hop,
             host: check.host,
-            registry: registryOfCheck(report, check),
+            registry: check.registry,
             check,
         };
     }
@@ -1616,64 +1628,6 @@ function decisiveFailure(report) {
         };
     }
     return undefined;
-}
-/**
- * The registry a check belongs to. `/v2/` checks name it; the token check of the configured
- * registry is the first one at its realm's host; a layer-path check names its repository in its
- * request. Anything else is the configured registry's, unless a host of the same operator says
- * otherwise.
- */
-function registryOfCheck(report, check) {
-    if (check.id === 'ping' || check.id === 'registry')
-        return check.host;
-    if (check.id === 'blob') {
-        const repo = /^GET \/v2\/(.+)\/blobs\//.exec(check.request)?.[1];
-        const image = report.images.find((i) => i.repository === repo && i.registry === report.registry) ??
-            report.images.find((i) => i.repository === repo);
-        if (check.hop === 'registry')
-            return check.host;
-        return image?.registry ?? report.registry;
-    }
-    return tokenOwners(report).get(check) ?? report.registry;
-}
-/**
- * Which registry each token check belongs to. The configured registry's comes first in the report
- * (its run is the first); other registries' token checks exist only with an auth file, and are
- * matched by host: the registry's own host, then a host of the same operator.
- */
-function tokenOwners(report) {
-    const tokens = report.checks.filter((c) => c.id === 'token');
-    const owners = new Map();
-    const realmHost = safeHost(report.auth.realm);
-    const primary = tokens.find((c) => c.host === realmHost) ?? (report.auth.realm ? tokens[0] : undefined);
-    if (primary)
-        owners.set(primary, report.registry);
-    const pinged = report.checks
-        .filter((c) => c.id === 'ping' && c.host !== report.registry)
-        .map((c) => c.host);
-    const free = new Set(pinged);
-    for (const token of tokens) {
-        if (owners.has(token))
-            continue;
-        const owner = [...free].find((r) => r === token.host) ??
-            [...free].find((r) => familyOf(r) !== 'other' && familyOf(r) === familyOf(token.host)) ??
-            (free.size === 1 ? [...free][0] : undefined);
-        if (owner) {
-            owners.set(token, owner);
-            free.delete(owner);
-        }
-    }
-    return owners;
-}
-function safeHost(url) {
-    if (!url)
-        return undefined;
-    try {
-        return new URL(url).host;
-    }
-    catch {
-        return undefined;
-    }
 }
 /** How the proxy failed, read from the finding's words (the tunnel's own sentences). */
 function proxyFailure(finding) {
@@ -4506,9 +4460,10 @@ function fail(check, finding) {
     check.finding = finding;
 }
 /** A check row from an exchange: passed, or failed with what the network or a status says. */
-function checkFrom(id, title, hop, host, request, exchange) {
+function checkFrom(id, registry, title, hop, host, request, exchange) {
     const check = {
         id,
+        registry,
         title,
         hop,
         host,
@@ -4604,7 +4559,7 @@ const KNOWN_REALMS = {
 async function getV2(scope, id, title, authorization) {
     const url = new URL(`https://${scope.registry}/v2/`);
     const exchange = await scope.ctx.send({ method: 'GET', url, authorization });
-    const check = checkFrom(id, title, 'registry', scope.registry, 'GET /v2/', exchange);
+    const check = checkFrom(id, scope.registry, title, 'registry', scope.registry, 'GET /v2/', exchange);
     return { check, exchange };
 }
 /** The first `GET /v2/` of the configured registry: the `ping` row and the challenge. */
@@ -4785,6 +4740,7 @@ function tokenCheck(scope, endpoint, repository, sent) {
     const credentials = scope.credentials(repository);
     const check = {
         id: 'token',
+        registry: scope.registry,
         title: credentials.basic || credentials.identityToken
             ? 'Token service accepts the credentials'
             : 'Token service grants anonymous access',
@@ -4874,7 +4830,7 @@ async function fetchToken(scope, endpoint, repository, credentials, check, sent)
     if (sent)
         ctx.adopt(exchange);
     if (check) {
-        Object.assign(check, checkFrom(check.id, check.title, 'token-service', realm.host, check.request, exchange));
+        Object.assign(check, checkFrom(check.id, check.registry, check.title, 'token-service', realm.host, check.request, exchange));
         if (exchange.answer)
             scope.facts.ssoStatus = exchange.answer.status;
     }
@@ -5219,6 +5175,7 @@ async function layerPath(scope, image, probe) {
     const started = ctx.deps.now();
     const check = {
         id: 'blob',
+        registry: scope.registry,
         title: `Layers download from ${scope.registry}`,
         hop: 'registry',
         host: scope.registry,
@@ -5314,6 +5271,7 @@ async function fetchBlob(scope, image, digest, authorization, options) {
     const host = atRegistry ? image.registry : hostPort(exchange.url);
     const check = {
         id: 'blob',
+        registry: scope.registry,
         title: `Layers download from ${atRegistry ? image.registry : host}`,
         hop,
         host,
@@ -5436,6 +5394,7 @@ async function runConfiguredRegistry(scope, images) {
     else if (endpoint?.scheme !== 'none') {
         const check = {
             id: 'registry',
+            registry: scope.registry,
             title,
             hop: 'registry',
             host: scope.registry,
@@ -5722,19 +5681,7 @@ function invalidInputReport(message, registry) {
  * show as the characters it is, never as bold text, a link, an image, a mention or an HTML element.
  * Two forms: a code span for a value shown whole, and prose for our sentences around such values.
  */
-// Control characters, line and paragraph separators, zero-width and bidirectional controls.
-const INVISIBLE = 
-// eslint-disable-next-line no-control-regex
-/[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]+/g;
-/** One line: invisible characters as one space, runs of white space as one, at most `max` long. */
-function oneLine(text, max = 300) {
-    const line = text
-        .slice(0, max * 4)
-        .replace(INVISIBLE, ' ')
-        .replace(/\s+/g, ' ')
-        .trim();
-    return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-}
+
 /**
  * A value as inline code: the fence is one backtick longer than the longest run of backticks in
  * it, and a space pads a value that starts or ends with a backtick, so nothing ends the span early.
@@ -5866,11 +5813,9 @@ function pathModel(report) {
             ...(finding ? { label: `❌ ${shortReason(finding)}`, failed: true } : {}),
         });
     };
-    const owners = tokenOwners(report);
     for (const [n, registry] of diagram_registriesOf(report).entries()) {
         const g = `r${n}`;
-        const checks = report.checks.filter((c) => (c.id === 'token' ? (owners.get(c) ?? report.registry) : registryOfCheck(report, c)) ===
-            registry);
+        const checks = report.checks.filter((c) => c.registry === registry);
         const images = report.images.filter((i) => i.registry === registry);
         const token = checks.find((c) => c.id === 'token');
         if (token) {
@@ -6717,6 +6662,7 @@ class Redactor {
 
 
 
+
 const sgr = (open, close) => (text) => `\x1b[${open}m${text}\x1b[${close}m`;
 const COLOUR = {
     pass: sgr(32, 39),
@@ -6740,11 +6686,7 @@ function styleFor(stream, env) {
  * carriage return that would overwrite the line) shown as `\xNN`. The report's server text is
  * one line already; this also holds for what the user typed.
  */
-function inert(text) {
-    return text.replace(
-    // eslint-disable-next-line no-control-regex
-    /[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
+const inert = escapeControls;
 const render_MARK = {
     passed: (s) => s.pass('pass'),
     failed: (s) => s.fail('FAIL'),

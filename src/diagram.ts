@@ -13,8 +13,6 @@ import {
   shortReason,
   shortRequest,
   tokenFailure,
-  tokenOwners,
-  registryOfCheck,
 } from './evidence.js'
 import { mermaidText } from './markdown.js'
 import type { Check, Finding, ImageCheck, Report } from './report.js'
@@ -110,14 +108,9 @@ export function pathModel(report: Report): PathModel {
     })
   }
 
-  const owners = tokenOwners(report)
   for (const [n, registry] of registriesOf(report).entries()) {
     const g = `r${n}`
-    const checks = report.checks.filter(
-      (c) =>
-        (c.id === 'token' ? (owners.get(c) ?? report.registry) : registryOfCheck(report, c)) ===
-        registry,
-    )
+    const checks = report.checks.filter((c) => c.registry === registry)
     const images = report.images.filter((i) => i.registry === registry)
 
     const token = checks.find((c) => c.id === 'token')

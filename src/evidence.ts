@@ -48,7 +48,7 @@ export function decisiveFailure(report: Omit<Report, 'message'>): Decisive | und
       finding: check.finding!,
       hop: check.atProxy ? 'proxy' : check.hop,
       host: check.host,
-      registry: registryOfCheck(report, check),
+      registry: check.registry,
       check,
     }
   }
@@ -62,64 +62,6 @@ export function decisiveFailure(report: Omit<Report, 'message'>): Decisive | und
     }
   }
   return undefined
-}
-
-/**
- * The registry a check belongs to. `/v2/` checks name it; the token check of the configured
- * registry is the first one at its realm's host; a layer-path check names its repository in its
- * request. Anything else is the configured registry's, unless a host of the same operator says
- * otherwise.
- */
-export function registryOfCheck(report: Omit<Report, 'message'>, check: Check): string {
-  if (check.id === 'ping' || check.id === 'registry') return check.host
-  if (check.id === 'blob') {
-    const repo = /^GET \/v2\/(.+)\/blobs\//.exec(check.request)?.[1]
-    const image =
-      report.images.find((i) => i.repository === repo && i.registry === report.registry) ??
-      report.images.find((i) => i.repository === repo)
-    if (check.hop === 'registry') return check.host
-    return image?.registry ?? report.registry
-  }
-  return tokenOwners(report).get(check) ?? report.registry
-}
-
-/**
- * Which registry each token check belongs to. The configured registry's comes first in the report
- * (its run is the first); other registries' token checks exist only with an auth file, and are
- * matched by host: the registry's own host, then a host of the same operator.
- */
-export function tokenOwners(report: Omit<Report, 'message'>): Map<Check, string> {
-  const tokens = report.checks.filter((c) => c.id === 'token')
-  const owners = new Map<Check, string>()
-  const realmHost = safeHost(report.auth.realm)
-  const primary =
-    tokens.find((c) => c.host === realmHost) ?? (report.auth.realm ? tokens[0] : undefined)
-  if (primary) owners.set(primary, report.registry)
-  const pinged = report.checks
-    .filter((c) => c.id === 'ping' && c.host !== report.registry)
-    .map((c) => c.host)
-  const free = new Set(pinged)
-  for (const token of tokens) {
-    if (owners.has(token)) continue
-    const owner =
-      [...free].find((r) => r === token.host) ??
-      [...free].find((r) => familyOf(r) !== 'other' && familyOf(r) === familyOf(token.host)) ??
-      (free.size === 1 ? [...free][0] : undefined)
-    if (owner) {
-      owners.set(token, owner)
-      free.delete(owner)
-    }
-  }
-  return owners
-}
-
-function safeHost(url: string | undefined): string | undefined {
-  if (!url) return undefined
-  try {
-    return new URL(url).host
-  } catch {
-    return undefined
-  }
 }
 
 /** What went wrong at or with the proxy, from a finding of `proxy-error` or `proxy-auth-required`. */

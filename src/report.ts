@@ -14,6 +14,8 @@ export interface Finding {
 export interface Check {
   /** `blob`: the layer path, one per registry, from one image to its config blob. */
   id: 'ping' | 'token' | 'registry' | 'blob'
+  /** The registry whose pull this check is part of (its token service or blob host included). */
+  registry: string
   title: string
   hop: Hop
   /** The host that answered or failed: for a blob host, `host:port`. */

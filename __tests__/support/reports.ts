@@ -45,6 +45,7 @@ export function check(id: Check['id'], overrides: Partial<Check> = {}, finding?:
   }
   const c = {
     id,
+    registry: RH,
     title: '',
     hop: 'registry',
     host: RH,
@@ -328,9 +329,13 @@ export function variants(): Variant[] {
         ...passing(0),
         registry: 'registry-1.docker.io',
         checks: [
-          check('ping', { host: 'registry-1.docker.io' }),
-          check('token', { host: 'auth.docker.io', request: 'GET /token' }),
-          check('registry', { host: 'registry-1.docker.io' }),
+          check('ping', { host: 'registry-1.docker.io', registry: 'registry-1.docker.io' }),
+          check('token', {
+            host: 'auth.docker.io',
+            request: 'GET /token',
+            registry: 'registry-1.docker.io',
+          }),
+          check('registry', { host: 'registry-1.docker.io', registry: 'registry-1.docker.io' }),
         ],
         auth: { ...ok.auth, realm: 'https://auth.docker.io/token' },
         registries: [

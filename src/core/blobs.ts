@@ -40,6 +40,7 @@ export async function layerPath(
   const started = ctx.deps.now()
   const check: Check = {
     id: 'blob',
+    registry: scope.registry,
     title: `Layers download from ${scope.registry}`,
     hop: 'registry',
     host: scope.registry,
@@ -162,6 +163,7 @@ async function fetchBlob(
   const host = atRegistry ? image.registry : hostPort(exchange.url)
   const check: Check = {
     id: 'blob',
+    registry: scope.registry,
     title: `Layers download from ${atRegistry ? image.registry : host}`,
     hop,
     host,

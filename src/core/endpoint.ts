@@ -46,7 +46,15 @@ export async function getV2(
 ): Promise<{ check: Check; exchange: Exchange }> {
   const url = new URL(`https://${scope.registry}/v2/`)
   const exchange = await scope.ctx.send({ method: 'GET', url, authorization })
-  const check = checkFrom(id, title, 'registry', scope.registry, 'GET /v2/', exchange)
+  const check = checkFrom(
+    id,
+    scope.registry,
+    title,
+    'registry',
+    scope.registry,
+    'GET /v2/',
+    exchange,
+  )
   return { check, exchange }
 }
 

@@ -110,6 +110,7 @@ export function fail(check: Check, finding: Finding): void {
 /** A check row from an exchange: passed, or failed with what the network or a status says. */
 export function checkFrom(
   id: Check['id'],
+  registry: string,
   title: string,
   hop: Hop,
   host: string,
@@ -118,6 +119,7 @@ export function checkFrom(
 ): Check {
   const check: Check = {
     id,
+    registry,
     title,
     hop,
     host,

@@ -68,6 +68,7 @@ export async function runConfiguredRegistry(
   else if (endpoint?.scheme !== 'none') {
     const check: Check = {
       id: 'registry',
+      registry: scope.registry,
       title,
       hop: 'registry',
       host: scope.registry,

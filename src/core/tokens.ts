@@ -74,6 +74,7 @@ export function tokenCheck(
   const credentials = scope.credentials(repository)
   const check: Check = {
     id: 'token',
+    registry: scope.registry,
     title:
       credentials.basic || credentials.identityToken
         ? 'Token service accepts the credentials'
@@ -173,7 +174,15 @@ async function fetchToken(
   if (check) {
     Object.assign(
       check,
-      checkFrom(check.id, check.title, 'token-service', realm.host, check.request, exchange),
+      checkFrom(
+        check.id,
+        check.registry,
+        check.title,
+        'token-service',
+        realm.host,
+        check.request,
+        exchange,
+      ),
     )
     if (exchange.answer) scope.facts.ssoStatus = exchange.answer.status
   }
