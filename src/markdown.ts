@@ -4,21 +4,7 @@
  * show as the characters it is, never as bold text, a link, an image, a mention or an HTML element.
  * Two forms: a code span for a value shown whole, and prose for our sentences around such values.
  */
-
-// Control characters, line and paragraph separators, zero-width and bidirectional controls.
-const INVISIBLE =
-  // eslint-disable-next-line no-control-regex
-  /[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]+/g
-
-/** One line: invisible characters as one space, runs of white space as one, at most `max` long. */
-export function oneLine(text: string, max = 300): string {
-  const line = text
-    .slice(0, max * 4)
-    .replace(INVISIBLE, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line
-}
+import { oneLine } from './text.js'
 
 /**
  * A value as inline code: the fence is one backtick longer than the longest run of backticks in

@@ -3,6 +3,30 @@
  * server sent. Both are bounded, one line, free of control characters and of credentials.
  */
 
+// Control characters, line and paragraph separators, zero-width and bidirectional controls.
+const INVISIBLE =
+  // eslint-disable-next-line no-control-regex
+  /[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]+/g
+
+/** One line: invisible characters as one space, runs of white space as one, at most `max` long. */
+export function oneLine(text: string, max = 300): string {
+  const line = text
+    .slice(0, max * 4)
+    .replace(INVISIBLE, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line
+}
+
+/** Control characters shown as `\xNN`: a value quoted whole, on one line, with nothing hidden. */
+export function escapeControls(text: string): string {
+  return text.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\x00-\x1f\x7f-\x9f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  )
+}
+
 /**
  * A user's value quoted back in an error or warning: one line, short, control characters shown
  * as \xNN, and the userinfo of anything shaped like a URL with credentials blanked, since a value
@@ -14,11 +38,7 @@ export function quote(value: string, max = 80): string {
   const redacted = redactUserinfo(head)
   const shown =
     redacted.length > max || value.length > head.length ? `${redacted.slice(0, max)}…` : redacted
-  return shown.replace(
-    // eslint-disable-next-line no-control-regex
-    /[\x00-\x1f\x7f-\x9f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  )
+  return escapeControls(shown)
 }
 
 /**
@@ -69,12 +89,7 @@ export class Scrubber {
 
   /** Server text made safe to show: secrets replaced by `***`, one line, at most `max` characters. */
   serverText(text: string, max = SERVER_TEXT_LIMIT): string {
-    const clean = redactUserinfo(this.redact(text))
-      // eslint-disable-next-line no-control-regex
-      .replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]+/g, ' ')
-      .replace(/\s+/g, ' ')
-      .trim()
-    return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean
+    return oneLine(redactUserinfo(this.redact(text)), max)
   }
 }
 

@@ -10,6 +10,7 @@ import { redactProxy } from '../proxy.js'
 import type { Check, ImageCheck, Outcome, Report } from '../report.js'
 import { FLAGS } from './args.js'
 import { PASSWORD_VARIABLE } from './reader.js'
+import { escapeControls } from '../text.js'
 
 export interface Style {
   pass: (text: string) => string
@@ -49,13 +50,7 @@ export function styleFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): S
  * carriage return that would overwrite the line) shown as `\xNN`. The report's server text is
  * one line already; this also holds for what the user typed.
  */
-export function inert(text: string): string {
-  return text.replace(
-    // eslint-disable-next-line no-control-regex
-    /[\x00-\x1f\x7f-\x9f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  )
-}
+export const inert = escapeControls
 
 const MARK: Record<Outcome, (s: Style) => string> = {
   passed: (s) => s.pass('pass'),
